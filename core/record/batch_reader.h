@@ -88,10 +88,11 @@ class batch_reader {
     using value_type = record;
     using difference_type = std::ptrdiff_t;
     using pointer = const record*;
-    using reference = const record&;
+    // By value: `const record& x = *range.begin();` must not dangle with the iterator.
+    using reference = record;
 
     iterator() = default;
-    const record& operator*() const { return current_; }
+    record operator*() const { return current_; }
     const record* operator->() const { return &current_; }
     iterator& operator++();
     void operator++(int) { ++*this; }

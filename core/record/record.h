@@ -44,11 +44,12 @@ class header_range {
     using value_type = record_header;
     using difference_type = std::ptrdiff_t;
     using pointer = const record_header*;
-    using reference = const record_header&;
+    // By value: `const record_header& x = *range.begin();` must not dangle with the iterator.
+    using reference = record_header;
 
     iterator() = default;
     iterator(const std::uint8_t* p, const std::uint8_t* end, std::int32_t remaining);
-    const record_header& operator*() const { return current_; }
+    record_header operator*() const { return current_; }
     const record_header* operator->() const { return &current_; }
     iterator& operator++();
     void operator++(int) { ++*this; }
