@@ -1,0 +1,65 @@
+// Thin POSIX file helpers for the log: an owning file descriptor, full-length positional
+// reads and writes that retry on EINTR/short counts, fsync of files and directories, and
+// an atomic "write a small file" (temp file + fsync + rename + directory fsync) used for
+// every piece of metadata that must survive kill -9.
+//
+// Thread-safety: a `file` may be shared (std::shared_ptr) between the event loop, which
+// appends, and the flusher thread, which only calls sync(): pwrite/pread/fdatasync on one
+// descriptor are safe concurrently at the kernel level. Closing happens when the last
+// owner drops it, so a segment deleted by retention never pulls the descriptor out from
+// under an in-flight fsync.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "broker/log/result.h"
+
+namespace eddy::broker::log {
+
+class file {
+ public:
+  // Opens (creating when `create`) for reading and writing.
+  static result<std::shared_ptr<file>> open(const std::filesystem::path& path, bool create);
+
+  explicit file(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  ~file();
+  file(const file&) = delete;
+  file& operator=(const file&) = delete;
+
+  int fd() const { return fd_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  result<std::uint64_t> size() const;
+  // Reads exactly data.size() bytes unless end of file comes first; returns bytes read.
+  result<std::size_t> pread(std::span<std::uint8_t> data, std::uint64_t pos) const;
+  // Writes all of `data` at `pos`.
+  result<void> pwrite(std::span<const std::uint8_t> data, std::uint64_t pos);
+  result<void> truncate(std::uint64_t size);
+  // fdatasync: data and the size, which is all recovery needs.
+  result<void> sync();
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
+};
+
+// fsync of a directory, so that a created, renamed or removed entry is durable.
+result<void> sync_directory(const std::filesystem::path& dir);
+
+// Replaces `path` atomically with `contents`: write `path`.tmp, fsync, rename, fsync dir.
+result<void> write_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+// Reads a whole small file; refuses files larger than `max_size` (corrupt or foreign).
+result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_size);
+
+// "00000000000000000123" for 123: Kafka's 20-digit file name stem.
+std::string offset_file_stem(std::int64_t offset);
+
+log_error io_error(const std::string& what, const std::filesystem::path& path, int err);
+
+}  // namespace eddy::broker::log

@@ -1,0 +1,344 @@
+#include "broker/log/log_manager.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace eddy::broker::log {
+
+using protocol::error_code;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* lock_file = ".lock";
+constexpr const char* clean_marker = ".clean_shutdown";
+constexpr const char* metadata_file = "topics.meta";
+
+log_error storage(std::string msg) { return make_error(error_code::kafka_storage_error, std::move(msg)); }
+
+// "<topic>-<n>" -> (topic, n) when it looks like a partition folder.
+std::optional<std::pair<std::string, std::int32_t>> parse_partition_dir(const std::string& name) {
+  auto dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
+  std::int32_t p = 0;
+  auto [ptr, ec] = std::from_chars(name.data() + dash + 1, name.data() + name.size(), p);
+  if (ec != std::errc() || ptr != name.data() + name.size() || p < 0) return std::nullopt;
+  std::string topic = name.substr(0, dash);
+  if (!validate_topic_name(topic)) return std::nullopt;
+  return std::make_pair(topic, p);
+}
+}  // namespace
+
+result<void> validate_topic_name(std::string_view name) {
+  auto bad = [&](std::string why) {
+    return make_error(error_code::invalid_topic_exception, fmt::format("invalid topic name '{}': {}", name, why));
+  };
+  if (name.empty()) return bad("it is empty");
+  if (name == "." || name == "..") return bad("'.' and '..' are not allowed");
+  if (name.size() > 249) return bad("longer than 249 characters");
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return bad("only ASCII letters, digits, '.', '_' and '-' are allowed");
+  return {};
+}
+
+result<std::unique_ptr<log_manager>> log_manager::open(const fs::path& data_dir, const log_manager_options& options) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return storage(fmt::format("cannot create data directory {}: {}", data_dir.string(), ec.message()));
+  std::unique_ptr<log_manager> lm(new log_manager(data_dir, options));
+  auto lock_path = data_dir / lock_file;
+  lm->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lm->lock_fd_ < 0) return io_error("cannot open lock file", lock_path, errno);
+  if (::flock(lm->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lm->lock_fd_);
+    lm->lock_fd_ = -1;
+    lm->closed_ = true;
+    if (err == EWOULDBLOCK)
+      return storage(fmt::format("data directory {} is already in use by another broker (lock {} is held); "
+                                 "stop that broker or choose another log.dirs",
+                                 data_dir.string(), lock_path.string()));
+    return io_error("cannot lock", lock_path, err);
+  }
+  lm->flusher_ = std::make_unique<flusher>();
+  if (auto r = lm->load(); !r) {
+    lm->closed_ = true;  // do not write a clean marker for a directory we failed to open
+    return r.error();
+  }
+  return lm;
+}
+
+log_manager::~log_manager() {
+  if (!closed_) {
+    if (auto r = close(); !r) std::fprintf(stderr, "eddy log: close failed: %s\n", r.error().message.c_str());
+  }
+  flusher_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+result<void> log_manager::load() {
+  std::error_code ec;
+  started_clean_ = fs::exists(dir_ / clean_marker, ec);
+  if (started_clean_) {
+    // From here on a crash must look unclean.
+    fs::remove(dir_ / clean_marker, ec);
+    if (ec) return storage(fmt::format("cannot remove {}: {}", (dir_ / clean_marker).string(), ec.message()));
+    if (auto r = sync_directory(dir_); !r) return r;
+  }
+  std::vector<std::pair<std::string, std::int32_t>> found_dirs;
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (e.is_directory())
+      if (auto p = parse_partition_dir(e.path().filename().string())) found_dirs.push_back(*p);
+  if (ec) return storage(fmt::format("cannot list {}: {}", dir_.string(), ec.message()));
+
+  auto meta_path = dir_ / metadata_file;
+  if (!fs::exists(meta_path, ec)) {
+    if (!found_dirs.empty())
+      return storage(fmt::format("{} holds partition folders but no {}: refusing to start rather than guess the "
+                                 "topics; restore the file or move the folders away",
+                                 dir_.string(), metadata_file));
+    return {};
+  }
+  auto text = read_small_file(meta_path, 256 << 20);
+  if (!text) return text.error();
+  std::istringstream in(*text);
+  std::string line;
+  auto corrupt = [&](std::string why) {
+    return storage(fmt::format("{} is corrupt ({}); restore it from a backup", meta_path.string(), why));
+  };
+  if (!std::getline(in, line) || line != "eddy-topics 1") return corrupt("bad first line");
+  bool ended = false;
+  std::string current;
+  std::map<std::string, std::int32_t, std::less<>> counts;
+  while (std::getline(in, line)) {
+    if (line == "end") {
+      ended = true;
+      break;
+    }
+    if (line.starts_with("topic ")) {
+      std::istringstream ls(line.substr(6));
+      std::string name;
+      std::int32_t n = 0;
+      if (!(ls >> name >> n) || n < 1 || !validate_topic_name(name) || topics_.count(name))
+        return corrupt(fmt::format("bad line '{}'", line));
+      current = name;
+      topics_[name];
+      counts[name] = n;
+    } else if (line.starts_with("config ") && !current.empty()) {
+      auto eq = line.find('=');
+      if (eq == std::string::npos) return corrupt(fmt::format("bad line '{}'", line));
+      topics_[current].overrides[line.substr(7, eq - 7)] = line.substr(eq + 1);
+    } else {
+      return corrupt(fmt::format("bad line '{}'", line));
+    }
+  }
+  if (!ended) return corrupt("no end line: torn write");
+
+  for (auto& [name, t] : topics_) {
+    auto cfg = log_config::parse_topic(t.overrides, options_.defaults);
+    if (!cfg) {
+      std::fprintf(stderr, "eddy log: topic %s: %s; using broker defaults\n", name.c_str(), cfg.error().message.c_str());
+      t.config = options_.defaults;
+    } else {
+      t.config = *cfg;
+    }
+    for (std::int32_t p = 0; p < counts[name]; ++p) {
+      auto pd = partition_dir(name, p);
+      auto log = fs::exists(pd, ec) ? partition_log::open(pd, name, p, t.config, flusher_.get(), started_clean_)
+                                    : partition_log::create(pd, name, p, t.config, flusher_.get());
+      if (!log) return log.error();
+      t.partitions.push_back(std::move(*log));
+    }
+  }
+  // Leftovers of interrupted creates/deletes (topics.meta is the commit point).
+  for (auto& [name, p] : found_dirs) {
+    auto it = topics_.find(name);
+    if (it != topics_.end() && p < std::int32_t(it->second.partitions.size())) continue;
+    auto pd = partition_dir(name, p);
+    std::fprintf(stderr, "eddy log: removing %s: not part of any topic in %s\n", pd.string().c_str(), metadata_file);
+    fs::remove_all(pd, ec);
+  }
+  return {};
+}
+
+fs::path log_manager::partition_dir(std::string_view topic, std::int32_t p) const {
+  return dir_ / fmt::format("{}-{}", topic, p);
+}
+
+result<void> log_manager::persist_metadata() {
+  std::string s = "eddy-topics 1\n";
+  for (auto& [name, t] : topics_) {
+    s += fmt::format("topic {} {}\n", name, t.partitions.size());
+    for (auto& [k, v] : t.overrides) s += fmt::format("config {}={}\n", k, v);
+  }
+  s += "end\n";
+  return write_file_atomic(dir_ / metadata_file, s);
+}
+
+result<void> log_manager::close() {
+  if (closed_) return {};
+  closed_ = true;
+  log_error first;
+  bool failed = false;
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions)
+      if (auto r = p->close(); !r && !failed) {
+        failed = true;
+        first = r.error();
+      }
+  flusher_.reset();  // drains pending syncs
+  if (failed) return first;  // no clean marker: the next start recovers carefully
+  if (auto r = write_file_atomic(dir_ / clean_marker, ""); !r) return r;
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  return {};
+}
+
+result<void> log_manager::create_topic(std::string_view name, std::int32_t partitions, const string_map& configs) {
+  if (auto r = validate_topic_name(name); !r) return r;
+  if (topics_.count(name)) return make_error(error_code::topic_already_exists, fmt::format("topic '{}' already exists", name));
+  if (partitions < 1)
+    return make_error(error_code::invalid_partitions, fmt::format("number of partitions must be at least 1, got {}", partitions));
+  if (partitions > 100000)
+    return make_error(error_code::invalid_partitions, fmt::format("{} partitions is more than this broker supports", partitions));
+  auto cfg = log_config::parse_topic(configs, options_.defaults);
+  if (!cfg) return cfg.error();
+  topic_state t;
+  t.overrides = configs;
+  t.config = *cfg;
+  std::error_code ec;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    auto pd = partition_dir(name, p);
+    fs::remove_all(pd, ec);  // a leftover of an interrupted delete must not leak old data
+    auto log = partition_log::create(pd, std::string(name), p, t.config, flusher_.get());
+    if (!log) {
+      for (std::int32_t q = 0; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
+      return log.error();
+    }
+    t.partitions.push_back(std::move(*log));
+  }
+  auto it = topics_.emplace(std::string(name), std::move(t)).first;
+  if (auto r = persist_metadata(); !r) {
+    topics_.erase(it);
+    for (std::int32_t p = 0; p < partitions; ++p) fs::remove_all(partition_dir(name, p), ec);
+    return r;
+  }
+  return {};
+}
+
+result<void> log_manager::delete_topic(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end())
+    return make_error(error_code::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
+  topic_state t = std::move(it->second);
+  topics_.erase(it);
+  if (auto r = persist_metadata(); !r) {
+    topics_.emplace(std::string(name), std::move(t));
+    return r;
+  }
+  std::size_t n = t.partitions.size();
+  t.partitions.clear();  // descriptors close when the flusher lets go of them
+  std::error_code ec;
+  for (std::size_t p = 0; p < n; ++p) {
+    fs::remove_all(partition_dir(name, std::int32_t(p)), ec);
+    if (ec)
+      std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
+                   partition_dir(name, std::int32_t(p)).string().c_str(), ec.message().c_str());
+  }
+  (void)sync_directory(dir_);
+  return {};
+}
+
+result<void> log_manager::add_partitions(std::string_view name, std::int32_t new_total) {
+  auto it = topics_.find(name);
+  if (it == topics_.end())
+    return make_error(error_code::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
+  topic_state& t = it->second;
+  std::int32_t old = std::int32_t(t.partitions.size());
+  if (new_total <= old)
+    return make_error(error_code::invalid_partitions,
+                      fmt::format("topic '{}' has {} partitions; the new count {} must be larger", name, old, new_total));
+  if (new_total > 100000)
+    return make_error(error_code::invalid_partitions, fmt::format("{} partitions is more than this broker supports", new_total));
+  std::error_code ec;
+  for (std::int32_t p = old; p < new_total; ++p) {
+    auto pd = partition_dir(name, p);
+    fs::remove_all(pd, ec);
+    auto log = partition_log::create(pd, std::string(name), p, t.config, flusher_.get());
+    if (!log) {
+      t.partitions.resize(std::size_t(old));
+      for (std::int32_t q = old; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
+      return log.error();
+    }
+    t.partitions.push_back(std::move(*log));
+  }
+  if (auto r = persist_metadata(); !r) {
+    t.partitions.resize(std::size_t(old));
+    for (std::int32_t q = old; q < new_total; ++q) fs::remove_all(partition_dir(name, q), ec);
+    return r;
+  }
+  return {};
+}
+
+result<void> log_manager::set_topic_configs(std::string_view name, const string_map& overrides) {
+  auto it = topics_.find(name);
+  if (it == topics_.end())
+    return make_error(error_code::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
+  auto cfg = log_config::parse_topic(overrides, options_.defaults);
+  if (!cfg) return cfg.error();
+  string_map old = it->second.overrides;
+  it->second.overrides = overrides;
+  if (auto r = persist_metadata(); !r) {
+    it->second.overrides = old;
+    return r;
+  }
+  it->second.config = *cfg;
+  for (auto& p : it->second.partitions) p->set_config(*cfg);
+  return {};
+}
+
+std::vector<topic_info> log_manager::list_topics() const {
+  std::vector<topic_info> out;
+  for (auto& [name, t] : topics_) out.push_back({name, std::int32_t(t.partitions.size()), t.overrides});
+  return out;
+}
+
+std::optional<topic_info> log_manager::describe_topic(std::string_view name) const {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return std::nullopt;
+  return topic_info{it->first, std::int32_t(it->second.partitions.size()), it->second.overrides};
+}
+
+result<std::vector<config_entry>> log_manager::describe_topic_configs(std::string_view name) const {
+  auto it = topics_.find(name);
+  if (it == topics_.end())
+    return make_error(error_code::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
+  return describe_config(options_.defaults, it->second.overrides);
+}
+
+partition_log* log_manager::partition(std::string_view topic, std::int32_t p) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || p < 0 || p >= std::int32_t(it->second.partitions.size())) return nullptr;
+  return it->second.partitions[std::size_t(p)].get();
+}
+
+void log_manager::tick(std::int64_t now_ms) {
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions)
+      if (auto r = p->tick(now_ms); !r)
+        std::fprintf(stderr, "eddy log: %s-%d: %s\n", name.c_str(), p->partition(), r.error().message.c_str());
+}
+
+}  // namespace eddy::broker::log

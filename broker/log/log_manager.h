@@ -1,0 +1,123 @@
+// The broker's storage: one data directory holding every partition log and the topic
+// metadata, recovered on open.
+//
+// Data directory layout:
+//   .lock              empty; held with flock(LOCK_EX|LOCK_NB) while a broker runs, so a
+//                      second broker on the same directory is refused with a clear error
+//   .clean_shutdown    empty; written last by close() and removed at open, so its absence
+//                      at open means the last run was killed: every partition is then
+//                      validated batch by batch (CRC) and torn tails are truncated
+//   topics.meta        topic metadata, text, replaced atomically (temp + fsync + rename +
+//                      directory fsync) on every change:
+//                        "eddy-topics 1\n"
+//                        per topic: "topic <name> <partition count>\n"
+//                                   then "config <name>=<value>\n" per override
+//                        "end\n"   (a file without it is torn and refused)
+//   <topic>-<n>/       one partition_log folder per partition (see partition_log.h)
+// topics.meta is the commit point: partition folders are created before a topic is
+// recorded and removed after it is dropped; folders it does not list are leftovers of an
+// interrupted create or delete and are removed at open.
+//
+// Thread-safety: not thread-safe; the broker's event-loop thread owns it. The flusher it
+// owns runs sync callbacks on its own thread.
+//
+// Example:
+//   auto opts = log_manager_options::parse(properties);
+//   auto lm = log_manager::open("/var/lib/eddy", *opts);
+//   if (!lm) die(lm.error().message);              // e.g. directory in use
+//   (*lm)->create_topic("orders", 3, {{"retention.ms", "86400000"}});
+//   partition_log* p = (*lm)->partition("orders", 0);
+//   ... every second or so: (*lm)->tick(now_ms);
+//   (*lm)->close();                                 // clean shutdown
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/log/flusher.h"
+#include "broker/log/log_config.h"
+#include "broker/log/partition_log.h"
+
+namespace eddy::broker::log {
+
+struct topic_info {
+  std::string name;
+  std::int32_t partition_count = 0;
+  string_map overrides;  // topic configs set explicitly (topic names, e.g. retention.ms)
+};
+
+// Kafka's rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
+// Error: invalid_topic_exception with the reason.
+result<void> validate_topic_name(std::string_view name);
+
+class log_manager {
+ public:
+  static result<std::unique_ptr<log_manager>> open(const std::filesystem::path& data_dir,
+                                                   const log_manager_options& options);
+  // Closes cleanly if close() was not called (errors are printed, not thrown).
+  ~log_manager();
+  log_manager(const log_manager&) = delete;
+  log_manager& operator=(const log_manager&) = delete;
+
+  // Clean shutdown: seals and fsyncs every partition, writes the clean-shutdown marker,
+  // waits for the flusher and releases the lock.
+  result<void> close();
+
+  // Errors: invalid_topic_exception, topic_already_exists, invalid_partitions (< 1),
+  // invalid_config (unknown name or bad value), kafka_storage_error.
+  result<void> create_topic(std::string_view name, std::int32_t partitions, const string_map& configs);
+  // Errors: unknown_topic_or_partition, kafka_storage_error. Data is removed from disk.
+  result<void> delete_topic(std::string_view name);
+  // Grows the topic to `new_total` partitions. Errors: unknown_topic_or_partition,
+  // invalid_partitions (not larger than now).
+  result<void> add_partitions(std::string_view name, std::int32_t new_total);
+  // Replaces the topic's overrides (AlterConfigs) after validating them.
+  result<void> set_topic_configs(std::string_view name, const string_map& overrides);
+
+  std::vector<topic_info> list_topics() const;
+  std::optional<topic_info> describe_topic(std::string_view name) const;
+  // The effective config (every known name, value, is_default). unknown_topic_or_partition.
+  result<std::vector<config_entry>> describe_topic_configs(std::string_view name) const;
+  // nullptr when the topic or partition does not exist.
+  partition_log* partition(std::string_view topic, std::int32_t partition);
+
+  // Housekeeping: retention, the flush.ms/flush.messages policy, and a bounded amount of
+  // compaction (options.cleaner_bytes_per_tick). Call it periodically from the event loop.
+  void tick(std::int64_t now_ms);
+
+  bool flush_strict() const { return options_.flush_strict; }
+  const log_manager_options& options() const { return options_; }
+  const std::filesystem::path& data_dir() const { return dir_; }
+  flusher& background_flusher() { return *flusher_; }
+  // Whether this open found the clean-shutdown marker.
+  bool started_clean() const { return started_clean_; }
+
+ private:
+  struct topic_state {
+    string_map overrides;
+    log_config config;
+    std::vector<std::unique_ptr<partition_log>> partitions;
+  };
+
+  log_manager(std::filesystem::path dir, const log_manager_options& o) : dir_(std::move(dir)), options_(o) {}
+  result<void> load();
+  result<void> persist_metadata();
+  std::filesystem::path partition_dir(std::string_view topic, std::int32_t p) const;
+
+  std::filesystem::path dir_;
+  log_manager_options options_;
+  int lock_fd_ = -1;
+  bool started_clean_ = false;
+  bool closed_ = false;
+  std::unique_ptr<flusher> flusher_;
+  std::map<std::string, topic_state, std::less<>> topics_;
+  std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
+};
+
+}  // namespace eddy::broker::log

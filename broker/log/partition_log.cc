@@ -1,0 +1,554 @@
+#include "broker/log/partition_log.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <sstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/record/crc32c.h"
+
+namespace eddy::broker::log {
+
+using protocol::error_code;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* log_start_file = "log-start-offset";
+constexpr const char* txn_snapshot_file = "txn.snapshot";
+
+bool parse_i64(std::string_view s, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// "00000000000000000123.log" -> 123.
+std::optional<std::int64_t> segment_base_of(const std::string& name, std::string_view ext) {
+  if (name.size() != 20 + ext.size() || name.compare(20, std::string::npos, ext) != 0) return std::nullopt;
+  std::int64_t v;
+  if (!parse_i64(std::string_view(name).substr(0, 20), v) || v < 0) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+partition_log::~partition_log() = default;
+
+result<std::unique_ptr<partition_log>> partition_log::create(const fs::path& dir, std::string topic,
+                                                             std::int32_t partition, const log_config& config,
+                                                             flusher* f) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(error_code::kafka_storage_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  std::unique_ptr<partition_log> log(new partition_log(dir, std::move(topic), partition, config, f));
+  auto s = segment::create(dir, 0);
+  if (!s) return s.error();
+  log->segments_.emplace(0, std::move(*s));
+  if (auto r = sync_directory(dir); !r) return r.error();
+  if (auto r = sync_directory(dir.parent_path()); !r) return r.error();
+  return log;
+}
+
+result<std::unique_ptr<partition_log>> partition_log::open(const fs::path& dir, std::string topic,
+                                                           std::int32_t partition, const log_config& config,
+                                                           flusher* f, bool clean) {
+  std::unique_ptr<partition_log> log(new partition_log(dir, std::move(topic), partition, config, f));
+  if (auto r = log->load(clean); !r) return r.error();
+  return log;
+}
+
+result<void> partition_log::load(bool clean) {
+  std::vector<std::int64_t> bases;
+  std::error_code ec;
+  // Leftovers of an interrupted compaction swap: ".cleaned" files were never swapped in
+  // and are dropped; a ".swap" .log is a finished replacement whose final rename did not
+  // happen, so it is renamed into place and its indexes rebuilt.
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.ends_with(".cleaned") || name.ends_with(".tmp")) {
+      fs::remove(e.path(), ec);
+      continue;
+    }
+    if (name.ends_with(".swap")) {
+      std::string final_name = name.substr(0, name.size() - 5);
+      fs::rename(e.path(), dir_ / final_name, ec);
+      if (ec) return make_error(error_code::kafka_storage_error, fmt::format("cannot rename {}: {}", e.path().string(), ec.message()));
+      clean = false;
+      continue;
+    }
+  }
+  if (ec) return make_error(error_code::kafka_storage_error, fmt::format("cannot list {}: {}", dir_.string(), ec.message()));
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (auto b = segment_base_of(e.path().filename().string(), ".log")) bases.push_back(*b);
+  std::sort(bases.begin(), bases.end());
+
+  std::int64_t persisted_start = -1;
+  if (fs::exists(dir_ / log_start_file, ec)) {
+    auto s = read_small_file(dir_ / log_start_file, 64);
+    if (!s) return s.error();
+    std::string_view v = *s;
+    if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+    if (!parse_i64(v, persisted_start) || persisted_start < 0)
+      return make_error(error_code::kafka_storage_error,
+                        fmt::format("{} is corrupt ('{}'); delete it to fall back to the first segment's offset",
+                                    (dir_ / log_start_file).string(), v));
+  }
+
+  bool loaded = false;
+  if (clean && !bases.empty()) {
+    loaded = true;
+    for (auto b : bases) {
+      auto s = segment::open_clean(dir_, b);
+      if (!s) {
+        std::fprintf(stderr, "eddy log: %s; recovering %s\n", s.error().message.c_str(), dir_.string().c_str());
+        loaded = false;
+        break;
+      }
+      segments_.emplace(b, std::move(*s));
+    }
+    if (loaded) {
+      for (auto& [b, s] : segments_)
+        for (const auto& e : s->txn_index().entries()) aborted_.push_back(e);
+      if (!load_txn_snapshot()) loaded = false;
+    }
+    if (!loaded) {
+      segments_.clear();
+      aborted_.clear();
+      ongoing_.clear();
+    }
+  }
+  if (!loaded && !bases.empty()) {
+    if (auto r = recover_all(); !r) return r;
+  }
+  fs::remove(dir_ / txn_snapshot_file, ec);  // only valid for the clean start that follows its close
+  if (segments_.empty()) {
+    std::int64_t base = std::max<std::int64_t>(0, persisted_start);
+    auto s = segment::create(dir_, base);
+    if (!s) return s.error();
+    segments_.emplace(base, std::move(*s));
+    dir_dirty_ = true;
+  }
+  log_start_offset_ = std::max(segments_.begin()->first, persisted_start);
+  log_start_offset_ = std::min(log_start_offset_, log_end_offset());
+  // segment.ms counts from the first batch's timestamp of the active segment, as in Kafka.
+  active_roll_base_ms_ = active().first_batch_timestamp();
+  return {};
+}
+
+bool partition_log::load_txn_snapshot() {
+  auto s = read_small_file(dir_ / txn_snapshot_file, 64 << 20);
+  if (!s) return false;
+  std::istringstream in(*s);
+  std::string magic, line;
+  std::int64_t version = 0, end_offset = -1;
+  if (!std::getline(in, magic) || magic != "eddy-txn-snapshot 1") return false;
+  if (!std::getline(in, line) || !parse_i64(line, end_offset) || end_offset != log_end_offset()) return false;
+  (void)version;
+  std::map<std::int64_t, std::int64_t> ongoing;
+  while (std::getline(in, line)) {
+    if (line == "end") {
+      ongoing_ = std::move(ongoing);
+      return true;
+    }
+    auto sp = line.find(' ');
+    std::int64_t pid, first;
+    if (sp == std::string::npos || !parse_i64(std::string_view(line).substr(0, sp), pid) ||
+        !parse_i64(std::string_view(line).substr(sp + 1), first))
+      return false;
+    ongoing[pid] = first;
+  }
+  return false;  // no "end": torn
+}
+
+std::optional<aborted_txn> partition_log::track_transaction(const batch_info& b) {
+  if (b.producer_id < 0) return std::nullopt;
+  if (b.is_control()) {
+    auto it = ongoing_.find(b.producer_id);
+    if (it == ongoing_.end()) return std::nullopt;  // marker for a transaction with no data here
+    std::int64_t first = it->second;
+    ongoing_.erase(it);
+    if (b.control_type != 0) return std::nullopt;  // commit (or unreadable: treat as ended)
+    std::int64_t lso = b.last_offset + 1;
+    for (auto& [pid, f] : ongoing_) lso = std::min(lso, f);
+    return aborted_txn{b.producer_id, first, b.last_offset, lso};
+  }
+  if (b.is_transactional()) ongoing_.try_emplace(b.producer_id, b.base_offset);
+  return std::nullopt;
+}
+
+result<void> partition_log::recover_all() {
+  std::vector<std::int64_t> bases;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (auto b = segment_base_of(e.path().filename().string(), ".log")) bases.push_back(*b);
+  std::sort(bases.begin(), bases.end());
+  std::int64_t next = 0;
+  bool cut = false;
+  for (std::size_t i = 0; i < bases.size(); ++i) {
+    std::int64_t base = bases[i];
+    if (cut || base < next) {
+      // Everything after a truncation point goes: offsets must stay contiguous with what
+      // survived (Kafka does the same). A segment starting below the previous segment's
+      // end is inconsistent and dropped as well.
+      std::fprintf(stderr, "eddy log: %s: removing segment %s after the recovery point\n", dir_.string().c_str(),
+                   offset_file_stem(base).c_str());
+      for (auto ext : {".log", ".index", ".timeindex", ".txnindex"}) fs::remove(segment::file_path(dir_, base, ext), ec);
+      continue;
+    }
+    std::string truncated;
+    auto s = segment::recover(dir_, base, next, config_.index_interval_bytes,
+                              [&](segment& seg, const batch_info& b) -> result<void> {
+                                if (auto a = track_transaction(b)) {
+                                  if (auto r = seg.txn_index().append(*a); !r) return r;
+                                  aborted_.push_back(*a);
+                                }
+                                return {};
+                              },
+                              &truncated);
+    if (!s) return s.error();
+    if (!truncated.empty()) {
+      std::fprintf(stderr, "eddy log: %s: truncated segment %s %s\n", dir_.string().c_str(),
+                   offset_file_stem(base).c_str(), truncated.c_str());
+      cut = true;
+    }
+    next = (*s)->next_offset();
+    if ((*s)->empty() && i + 1 < bases.size() && !cut) {
+      // An empty segment in the middle carries nothing; later segments define the offsets.
+      (void)(*s)->remove_files();
+      continue;
+    }
+    segments_.emplace(base, std::move(*s));
+  }
+  dir_dirty_ = true;
+  return {};
+}
+
+std::int64_t partition_log::log_end_offset() const { return active().next_offset(); }
+
+std::int64_t partition_log::last_stable_offset() const {
+  std::int64_t lso = log_end_offset();
+  for (auto& [pid, first] : ongoing_) lso = std::min(lso, first);
+  return lso;
+}
+
+std::uint64_t partition_log::size_bytes() const {
+  std::uint64_t n = 0;
+  for (auto& [b, s] : segments_) n += s->size();
+  return n;
+}
+
+const segment* partition_log::segment_for(std::int64_t offset) const {
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second.get();
+}
+
+void partition_log::mark_dirty() {
+  if (!active_dirty_) {
+    unsynced_.push_back(active().log_file());
+    active_dirty_ = true;
+  }
+}
+
+result<void> partition_log::roll(std::int64_t now_ms) {
+  if (auto r = active().seal(); !r) return r;
+  std::int64_t base = log_end_offset();
+  auto s = segment::create(dir_, base);
+  if (!s) return s.error();
+  segments_.emplace(base, std::move(*s));
+  active_dirty_ = false;
+  dir_dirty_ = true;
+  active_roll_base_ms_ = -1;
+  return {};
+}
+
+result<void> partition_log::maybe_roll(std::size_t batch_size, std::int64_t last_offset_delta, std::int64_t now_ms) {
+  const segment& a = active();
+  if (a.empty()) return {};
+  bool by_size = std::int64_t(a.size() + batch_size) > config_.segment_bytes;
+  bool by_time = active_roll_base_ms_ >= 0 && now_ms - active_roll_base_ms_ >= config_.segment_ms;
+  bool by_index = a.index_full(config_.segment_index_bytes);
+  // Relative offsets in the indexes are u32; keep well inside.
+  bool by_offset = log_end_offset() + last_offset_delta - a.base_offset() > std::int64_t(INT32_MAX);
+  if (by_size || by_time || by_index || by_offset) return roll(now_ms);
+  return {};
+}
+
+result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::int64_t now_ms) {
+  if (batch.size() < record::batch_header_size)
+    return make_error(error_code::corrupt_message, "batch shorter than a v2 header");
+  record::batch_header_view h{batch.data()};
+  if (h.magic() != record::current_magic || h.total_size() != std::int64_t(batch.size()) || h.last_offset_delta() < 0)
+    return make_error(error_code::corrupt_message, "not exactly one well-formed v2 batch");
+  if (std::int64_t(batch.size()) > config_.max_message_bytes)
+    return make_error(error_code::message_too_large,
+                      fmt::format("batch of {} bytes is larger than max.message.bytes={}", batch.size(),
+                                  config_.max_message_bytes));
+  if (closed_) return make_error(error_code::kafka_storage_error, "log is closed");
+  if (auto r = maybe_roll(batch.size(), h.last_offset_delta(), now_ms); !r) return r.error();
+
+  append_result out;
+  out.base_offset = log_end_offset();
+  out.last_offset = out.base_offset + h.last_offset_delta();
+  record::set_base_offset(batch.data(), out.base_offset);
+  if (config_.log_append_time) {
+    // The broker's clock replaces the producer's: timestamp type bit + max_timestamp,
+    // both inside the CRC, so the CRC is recomputed.
+    std::int16_t attrs = std::int16_t(h.attributes() | record::attribute_bits::timestamp_type);
+    record::be::store16(batch.data() + record::batch_offsets::attributes, std::uint16_t(attrs));
+    record::be::store64(batch.data() + record::batch_offsets::max_timestamp, std::uint64_t(now_ms));
+    std::uint32_t crc = record::crc32c(batch.data() + record::batch_offsets::attributes,
+                                       batch.size() - record::batch_offsets::attributes);
+    record::be::store32(batch.data() + record::batch_offsets::crc, crc);
+    out.log_append_time = now_ms;
+  }
+  segment& a = active();
+  std::uint64_t position = a.size();
+  if (auto r = a.append(batch, config_.index_interval_bytes); !r) return r.error();
+  if (active_roll_base_ms_ < 0) active_roll_base_ms_ = now_ms;
+  mark_dirty();
+  messages_since_flush_ += std::max<std::int32_t>(1, h.record_count());
+
+  if (h.producer_id() >= 0 && (h.is_transactional() || h.is_control())) {
+    batch_info b;
+    b.position = position;
+    b.size = std::uint32_t(batch.size());
+    b.base_offset = out.base_offset;
+    b.last_offset = out.last_offset;
+    b.producer_id = h.producer_id();
+    b.attributes = h.attributes();
+    if (h.is_control()) b.control_type = control_marker_type(batch.data(), batch.size());
+    if (auto ab = track_transaction(b)) {
+      if (auto r = a.txn_index().append(*ab); !r) return r.error();
+      aborted_.push_back(*ab);
+    }
+  }
+  out.log_start_offset = log_start_offset_;
+  return out;
+}
+
+result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const {
+  if (offset < log_start_offset_ || offset > log_end_offset())
+    return make_error(error_code::offset_out_of_range,
+                      fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),
+                                  topic_, partition_));
+  read_result out;
+  upper_bound = std::min(upper_bound, log_end_offset());
+  if (offset >= upper_bound) return out;
+  auto it = segments_.upper_bound(offset);
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end(); ++it) {
+    const segment& s = *it->second;
+    auto found = s.find_batch(offset);
+    if (!found) return found.error();
+    if (!*found) continue;
+    const batch_info& first = **found;
+    if (first.base_offset >= upper_bound) return out;
+    // One read of up to max_bytes (at least the first batch), then trim to whole batches
+    // below the upper bound by walking the headers in memory.
+    std::uint64_t want = std::max<std::uint64_t>(first.size, std::uint64_t(std::max(0, max_bytes)));
+    want = std::min<std::uint64_t>(want, s.size() - first.position);
+    auto bytes = s.read_bytes(first.position, std::size_t(want));
+    if (!bytes) return bytes.error();
+    std::vector<std::uint8_t>& buf = *bytes;
+    std::size_t keep = 0;
+    std::int64_t next = offset;
+    while (keep + record::batch_header_size <= buf.size()) {
+      record::batch_header_view h{buf.data() + keep};
+      std::int64_t total = h.total_size();
+      if (total < std::int64_t(record::batch_header_size) || keep + std::uint64_t(total) > buf.size()) break;
+      if (h.base_offset() >= upper_bound) break;
+      keep += std::size_t(total);
+      next = h.last_offset() + 1;
+    }
+    if (keep == 0)
+      return make_error(error_code::corrupt_message,
+                        fmt::format("{}-{}: unreadable batch at offset {}", topic_, partition_, first.base_offset));
+    buf.resize(keep);
+    out.records = std::move(buf);
+    out.first_offset = first.base_offset;
+    out.next_offset = next;
+    return out;
+  }
+  return out;
+}
+
+result<std::optional<timestamp_lookup>> partition_log::offset_for_timestamp(std::int64_t timestamp) const {
+  for (auto& [base, s] : segments_) {
+    if (s->max_timestamp() < timestamp) continue;
+    auto f = s->find_timestamp(timestamp);
+    if (!f) return f.error();
+    if (!*f) continue;
+    if ((*f)->last_offset < log_start_offset_) continue;
+    return std::optional<timestamp_lookup>(
+        timestamp_lookup{std::max((*f)->base_offset, log_start_offset_), (*f)->max_timestamp});
+  }
+  return std::optional<timestamp_lookup>();
+}
+
+result<void> partition_log::persist_log_start_offset() {
+  return write_file_atomic(dir_ / log_start_file, fmt::format("{}\n", log_start_offset_));
+}
+
+result<void> partition_log::delete_oldest_segment() {
+  auto it = segments_.begin();
+  auto next = std::next(it);
+  if (next == segments_.end()) return {};  // never the active segment
+  std::int64_t new_start = next->first;
+  if (auto r = it->second->remove_files(); !r) return r;
+  segments_.erase(it);
+  dir_dirty_ = true;
+  if (new_start > log_start_offset_) log_start_offset_ = new_start;
+  aborted_.erase(std::remove_if(aborted_.begin(), aborted_.end(),
+                                [&](const aborted_txn& a) { return a.last_offset < log_start_offset_; }),
+                 aborted_.end());
+  return {};
+}
+
+result<std::int64_t> partition_log::delete_records(std::int64_t offset) {
+  if (offset == -1) offset = high_watermark();
+  if (offset < 0 || offset > high_watermark())
+    return make_error(error_code::offset_out_of_range,
+                      fmt::format("cannot delete records of {}-{} up to {}: high watermark is {}", topic_, partition_,
+                                  offset, high_watermark()));
+  if (offset <= log_start_offset_) return log_start_offset_;
+  log_start_offset_ = offset;
+  // Whole segments below the new start go; the active segment is rolled first if all of
+  // it is below (so an empty segment at the new start takes over).
+  if (active().next_offset() <= offset && !active().empty())
+    if (auto r = roll(0); !r) return r.error();
+  while (segments_.size() > 1 && std::next(segments_.begin())->first <= offset)
+    if (auto r = delete_oldest_segment(); !r) return r.error();
+  if (auto r = persist_log_start_offset(); !r) return r.error();
+  return log_start_offset_;
+}
+
+std::vector<aborted_txn> partition_log::aborted_transactions(std::int64_t from_offset, std::int64_t to_offset) const {
+  std::vector<aborted_txn> out;
+  auto it = std::lower_bound(aborted_.begin(), aborted_.end(), from_offset,
+                             [](const aborted_txn& a, std::int64_t o) { return a.last_offset < o; });
+  for (; it != aborted_.end(); ++it) {
+    if (it->first_offset < to_offset) out.push_back(*it);
+    // Every later entry starts at or after this entry's LSO (see transaction_index.h).
+    if (it->last_stable_offset >= to_offset) break;
+  }
+  return out;
+}
+
+void partition_log::sync(std::int64_t up_to_offset, sync_callback done) {
+  flusher::request r;
+  r.files = std::move(unsynced_);
+  unsynced_.clear();
+  active_dirty_ = false;
+  if (dir_dirty_) r.directories.push_back(dir_);
+  dir_dirty_ = false;
+  r.done = std::move(done);
+  messages_since_flush_ = 0;
+  if (flusher_) {
+    flusher_->submit(std::move(r));
+    return;
+  }
+  error_code ec = error_code::none;
+  for (auto& f : r.files)
+    if (!f->sync()) ec = error_code::kafka_storage_error;
+  for (auto& d : r.directories)
+    if (!sync_directory(d)) ec = error_code::kafka_storage_error;
+  if (r.done) r.done(ec);
+}
+
+result<void> partition_log::apply_retention(std::int64_t now_ms) {
+  if (!config_.cleanup_delete) return {};
+  if (config_.retention_ms >= 0) {
+    std::int64_t limit = now_ms - config_.retention_ms;
+    while (true) {
+      if (segments_.size() == 1) {
+        // Everything expired including the active segment: roll so it can go too (as Kafka).
+        if (active().empty() || active().max_timestamp() >= limit) break;
+        if (auto r = roll(now_ms); !r) return r;
+      }
+      if (segments_.begin()->second->max_timestamp() >= limit) break;
+      if (auto r = delete_oldest_segment(); !r) return r;
+    }
+  }
+  if (config_.retention_bytes >= 0) {
+    std::int64_t excess = std::int64_t(size_bytes()) - config_.retention_bytes;
+    while (segments_.size() > 1 && excess - std::int64_t(segments_.begin()->second->size()) >= 0) {
+      excess -= std::int64_t(segments_.begin()->second->size());
+      if (auto r = delete_oldest_segment(); !r) return r;
+    }
+  }
+  return {};
+}
+
+result<void> partition_log::tick(std::int64_t now_ms) {
+  if (auto r = apply_retention(now_ms); !r) return r;
+  if (last_flush_ms_ < 0) last_flush_ms_ = now_ms;
+  bool by_count = messages_since_flush_ >= config_.flush_messages;
+  bool by_time = config_.flush_ms != never && now_ms - last_flush_ms_ >= config_.flush_ms && !unsynced_.empty();
+  if (by_count || by_time) {
+    last_flush_ms_ = now_ms;
+    sync(log_end_offset(), nullptr);
+  }
+  return {};
+}
+
+result<void> partition_log::close() {
+  if (closed_) return {};
+  if (auto r = active().seal(); !r) return r;
+  for (auto& [b, s] : segments_)
+    if (auto r = s->sync_all(); !r) return r;
+  std::string snap = fmt::format("eddy-txn-snapshot 1\n{}\n", log_end_offset());
+  for (auto& [pid, first] : ongoing_) snap += fmt::format("{} {}\n", pid, first);
+  snap += "end\n";
+  if (auto r = write_file_atomic(dir_ / txn_snapshot_file, snap); !r) return r;
+  closed_ = true;
+  return {};
+}
+
+void partition_log::replace_segment(std::int64_t base, std::unique_ptr<segment> replacement) {
+  segments_[base] = std::move(replacement);
+}
+
+result<std::optional<stored_batch>> batch_iterator::next() {
+  const auto& segs = log_->segments();
+  while (true) {
+    auto it = segs.find(segment_base_);
+    if (it == segs.end()) {
+      // First call, or our segment went away: find our place by offset.
+      const segment* s = log_->segment_for(std::max(next_offset_, log_->log_start_offset()));
+      if (!s) return std::optional<stored_batch>();
+      auto f = s->find_batch(next_offset_);
+      if (!f) return f.error();
+      segment_base_ = s->base_offset();
+      position_ = *f ? (*f)->position : s->size();
+      it = segs.find(segment_base_);
+    }
+    const segment& s = *it->second;
+    if (position_ >= s.size()) {
+      auto nx = std::next(it);
+      if (nx == segs.end()) return std::optional<stored_batch>();
+      segment_base_ = nx->first;
+      position_ = 0;
+      continue;
+    }
+    std::optional<batch_info> got;
+    auto r = s.for_each_batch(position_, [&](const batch_info& b) {
+      got = b;
+      return false;
+    });
+    if (!r) return r.error();
+    if (!got) {
+      position_ = s.size();
+      continue;
+    }
+    auto bytes = s.read_bytes(got->position, got->size);
+    if (!bytes) return bytes.error();
+    position_ = got->position + got->size;
+    next_offset_ = got->last_offset + 1;
+    stored_batch sb{*got, std::move(*bytes)};
+    return std::optional<stored_batch>(std::move(sb));
+  }
+}
+
+}  // namespace eddy::broker::log

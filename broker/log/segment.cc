@@ -1,0 +1,260 @@
+#include "broker/log/segment.h"
+
+#include <algorithm>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/record/batch_header.h"
+
+namespace eddy::broker::log {
+
+using protocol::error_code;
+
+namespace {
+constexpr std::string_view exts[] = {".log", ".index", ".timeindex", ".txnindex"};
+}
+
+std::filesystem::path segment::file_path(const std::filesystem::path& dir, std::int64_t base, std::string_view ext) {
+  return dir / (offset_file_stem(base) + std::string(ext));
+}
+
+result<std::unique_ptr<segment>> segment::create(const std::filesystem::path& dir, std::int64_t base_offset,
+                                                 std::string_view suffix) {
+  std::unique_ptr<segment> s(new segment(dir, base_offset));
+  std::string sfx(suffix);
+  auto log = file::open(file_path(dir, base_offset, ".log" + sfx), true);
+  if (!log) return log.error();
+  s->log_ = std::move(*log);
+  if (auto r = s->log_->truncate(0); !r) return r.error();
+  auto oi = offset_index::open(file_path(dir, base_offset, ".index" + sfx), base_offset, 0, false);
+  if (!oi) return oi.error();
+  auto ti = time_index::open(file_path(dir, base_offset, ".timeindex" + sfx), base_offset, false);
+  if (!ti) return ti.error();
+  auto xi = transaction_index::open(file_path(dir, base_offset, ".txnindex" + sfx), false);
+  if (!xi) return xi.error();
+  s->offset_index_ = std::move(*oi);
+  s->time_index_ = std::move(*ti);
+  s->txn_index_ = std::move(*xi);
+  s->next_offset_ = base_offset;
+  return s;
+}
+
+void segment::note_batch(const batch_info& b) {
+  if (size_ == 0) first_timestamp_ = b.max_timestamp;
+  if (b.max_timestamp > max_timestamp_) {
+    max_timestamp_ = b.max_timestamp;
+    offset_of_max_timestamp_ = b.base_offset;
+  }
+  next_offset_ = b.last_offset + 1;
+  size_ = b.position + b.size;
+}
+
+result<std::unique_ptr<segment>> segment::open_clean(const std::filesystem::path& dir, std::int64_t base_offset) {
+  std::unique_ptr<segment> s(new segment(dir, base_offset));
+  auto lp = file_path(dir, base_offset, ".log");
+  for (auto ext : {".index", ".timeindex", ".txnindex"}) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file_path(dir, base_offset, ext), ec))
+      return make_error(error_code::corrupt_message, fmt::format("{} is missing", file_path(dir, base_offset, ext).string()));
+  }
+  auto log = file::open(lp, false);
+  if (!log) return log.error();
+  s->log_ = std::move(*log);
+  auto sz = s->log_->size();
+  if (!sz) return sz.error();
+  auto oi = offset_index::open(file_path(dir, base_offset, ".index"), base_offset, *sz, true);
+  if (!oi) return oi.error();
+  auto ti = time_index::open(file_path(dir, base_offset, ".timeindex"), base_offset, true);
+  if (!ti) return ti.error();
+  auto xi = transaction_index::open(file_path(dir, base_offset, ".txnindex"), true);
+  if (!xi) return xi.error();
+  s->offset_index_ = std::move(*oi);
+  s->time_index_ = std::move(*ti);
+  s->txn_index_ = std::move(*xi);
+  s->next_offset_ = base_offset;
+  if (*sz == 0) return s;
+  // First batch: the rolling timestamp, and a check that the file starts where it should.
+  batch_scanner first(*s->log_, 0, *sz);
+  auto f = first.next(false);
+  if (!f) return f.error();
+  if (f->st != batch_scanner::status::batch || f->info.base_offset < base_offset)
+    return make_error(error_code::corrupt_message, fmt::format("{}: bad first batch", lp.string()));
+  s->first_timestamp_ = f->info.max_timestamp;
+  s->max_timestamp_ = s->time_index_.max_timestamp();
+  if (!s->time_index_.entries().empty())
+    s->offset_of_max_timestamp_ = base_offset + s->time_index_.entries().back().relative_offset;
+  // Walk the tail after the last index entry; the indexed batch must start exactly there.
+  std::uint64_t start = s->offset_index_.entries().empty() ? 0 : s->offset_index_.entries().back().position;
+  std::int64_t expect = s->offset_index_.entries().empty() ? base_offset
+                                                           : base_offset + s->offset_index_.entries().back().relative_offset;
+  s->size_ = start;
+  batch_scanner tail(*s->log_, start, *sz);
+  bool first_in_tail = true;
+  while (true) {
+    auto st = tail.next(false);
+    if (!st) return st.error();
+    if (st->st == batch_scanner::status::end) break;
+    if (st->st == batch_scanner::status::corrupt)
+      return make_error(error_code::corrupt_message, fmt::format("{}: {}", lp.string(), st->reason));
+    if (first_in_tail && st->info.base_offset != expect)
+      return make_error(error_code::corrupt_message, fmt::format("{}: index does not match the log", lp.string()));
+    first_in_tail = false;
+    s->note_batch(st->info);
+  }
+  s->size_ = *sz;
+  s->bytes_since_index_ = *sz - start;
+  return s;
+}
+
+result<std::unique_ptr<segment>> segment::recover(const std::filesystem::path& dir, std::int64_t base_offset,
+                                                  std::int64_t min_offset, std::int64_t index_interval_bytes,
+                                                  const std::function<result<void>(segment&, const batch_info&)>& on_batch,
+                                                  std::string* truncated) {
+  std::unique_ptr<segment> s(new segment(dir, base_offset));
+  auto log = file::open(file_path(dir, base_offset, ".log"), false);
+  if (!log) return log.error();
+  s->log_ = std::move(*log);
+  auto sz = s->log_->size();
+  if (!sz) return sz.error();
+  auto oi = offset_index::open(file_path(dir, base_offset, ".index"), base_offset, 0, false);
+  if (!oi) return oi.error();
+  auto ti = time_index::open(file_path(dir, base_offset, ".timeindex"), base_offset, false);
+  if (!ti) return ti.error();
+  auto xi = transaction_index::open(file_path(dir, base_offset, ".txnindex"), false);
+  if (!xi) return xi.error();
+  s->offset_index_ = std::move(*oi);
+  s->time_index_ = std::move(*ti);
+  s->txn_index_ = std::move(*xi);
+  s->next_offset_ = base_offset;
+  batch_scanner scan(*s->log_, 0, *sz);
+  std::int64_t expect = std::max(min_offset, base_offset);
+  while (true) {
+    auto st = scan.next(true, expect);
+    if (!st) return st.error();
+    if (st->st == batch_scanner::status::end) break;
+    if (st->st == batch_scanner::status::corrupt) {
+      if (truncated) *truncated = st->reason;
+      if (auto r = s->log_->truncate(scan.position()); !r) return r.error();
+      break;
+    }
+    const batch_info& b = st->info;
+    if (s->bytes_since_index_ >= std::uint64_t(index_interval_bytes) && s->size_ > 0) {
+      if (auto r = s->offset_index_.append(b.base_offset, b.position); !r) return r.error();
+      if (auto r = s->time_index_.maybe_append(s->max_timestamp_, s->offset_of_max_timestamp_); !r) return r.error();
+      s->bytes_since_index_ = 0;
+    }
+    s->note_batch(b);
+    s->bytes_since_index_ += b.size;
+    expect = b.last_offset + 1;
+    if (on_batch)
+      if (auto r = on_batch(*s, b); !r) return r.error();
+  }
+  return s;
+}
+
+result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes) {
+  record::batch_header_view h{batch.data()};
+  batch_info b;
+  b.position = size_;
+  b.size = std::uint32_t(batch.size());
+  b.base_offset = h.base_offset();
+  b.last_offset = h.last_offset();
+  b.max_timestamp = h.max_timestamp();
+  if (bytes_since_index_ >= std::uint64_t(index_interval_bytes) && size_ > 0) {
+    if (auto r = offset_index_.append(b.base_offset, b.position); !r) return r;
+    if (auto r = time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_); !r) return r;
+    bytes_since_index_ = 0;
+  }
+  if (auto r = log_->pwrite(batch, size_); !r) {
+    // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
+    (void)log_->truncate(size_);
+    return r;
+  }
+  note_batch(b);
+  bytes_since_index_ += b.size;
+  return {};
+}
+
+result<std::optional<batch_info>> segment::find_batch(std::int64_t offset) const {
+  std::optional<batch_info> found;
+  auto r = for_each_batch(offset_index_.lookup(offset), [&](const batch_info& b) {
+    if (b.last_offset >= offset) {
+      found = b;
+      return false;
+    }
+    return true;
+  });
+  if (!r) return r.error();
+  return found;
+}
+
+result<std::optional<batch_info>> segment::find_timestamp(std::int64_t timestamp) const {
+  if (max_timestamp_ < timestamp) return std::optional<batch_info>();
+  auto from = time_index_.last_offset_before(timestamp);
+  std::uint64_t pos = from ? offset_index_.lookup(*from) : 0;
+  std::optional<batch_info> found;
+  auto r = for_each_batch(pos, [&](const batch_info& b) {
+    if (b.max_timestamp >= timestamp) {
+      found = b;
+      return false;
+    }
+    return true;
+  });
+  if (!r) return r.error();
+  return found;
+}
+
+result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const {
+  batch_scanner scan(*log_, pos, size_);
+  while (true) {
+    auto st = scan.next(false);
+    if (!st) return st.error();
+    if (st->st != batch_scanner::status::batch) return {};
+    if (!fn(st->info)) return {};
+  }
+}
+
+result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::size_t len) const {
+  std::vector<std::uint8_t> out(len);
+  auto n = log_->pread(out, pos);
+  if (!n) return n.error();
+  out.resize(*n);
+  return out;
+}
+
+result<void> segment::seal() {
+  if (max_timestamp_ >= 0) return time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
+  return {};
+}
+
+result<void> segment::sync_all() {
+  if (auto r = log_->sync(); !r) return r;
+  if (auto r = offset_index_.sync(); !r) return r;
+  if (auto r = time_index_.sync(); !r) return r;
+  return txn_index_.sync();
+}
+
+result<void> segment::remove_files() {
+  for (auto ext : exts) {
+    std::error_code ec;
+    std::filesystem::remove(file_path(dir_, base_, ext), ec);
+    if (ec) return make_error(error_code::kafka_storage_error,
+                              fmt::format("cannot delete {}: {}", file_path(dir_, base_, ext).string(), ec.message()));
+  }
+  return {};
+}
+
+result<void> segment::rename_files(std::string_view from_suffix, std::string_view to_suffix) {
+  for (auto ext : exts) {
+    auto from = file_path(dir_, base_, std::string(ext) + std::string(from_suffix));
+    auto to = file_path(dir_, base_, std::string(ext) + std::string(to_suffix));
+    std::error_code ec;
+    std::filesystem::rename(from, to, ec);
+    if (ec) return make_error(error_code::kafka_storage_error,
+                              fmt::format("cannot rename {} to {}: {}", from.string(), to.string(), ec.message()));
+  }
+  return {};
+}
+
+}  // namespace eddy::broker::log

@@ -1,0 +1,112 @@
+// One segment of a partition log: the batches from `base_offset` on, in
+// `<20-digit base offset>.log`, with its sparse offset index (.index), time index
+// (.timeindex) and aborted-transaction index (.txnindex) beside it.
+//
+// .log layout: record batches back to back exactly as on the wire (magic 2, see
+// core/record/batch_header.h), base_offset rewritten by the log, no file header and no
+// padding. Offsets strictly increase; gaps are allowed (compaction). The .log is the only
+// source of truth: every index is rebuilt from it when missing or inconsistent.
+//
+// Appends are one pwrite of the batch at the end of the file plus, every
+// index.interval.bytes, one 8-byte index write and at most one 12-byte time-index write.
+//
+// Thread-safety: not thread-safe; owned by its partition_log on the event-loop thread.
+// log_file() hands out a shared descriptor the flusher thread may fsync concurrently.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "broker/log/batch_scanner.h"
+#include "broker/log/file.h"
+#include "broker/log/offset_index.h"
+#include "broker/log/time_index.h"
+#include "broker/log/transaction_index.h"
+
+namespace eddy::broker::log {
+
+class segment {
+ public:
+  // `<dir>/<20-digit base><ext>`, e.g. ext ".log", ".index", ".log.cleaned".
+  static std::filesystem::path file_path(const std::filesystem::path& dir, std::int64_t base, std::string_view ext);
+
+  // A new, empty segment (files created or truncated). `suffix` is appended to every
+  // file name (the cleaner builds replacements as "*.cleaned").
+  static result<std::unique_ptr<segment>> create(const std::filesystem::path& dir, std::int64_t base_offset,
+                                                 std::string_view suffix = "");
+
+  // Opens after a clean shutdown: trusts the index files after checking them, and walks
+  // only the tail after the last index entry. Any inconsistency is an error: the caller
+  // then runs recover() on the whole partition.
+  static result<std::unique_ptr<segment>> open_clean(const std::filesystem::path& dir, std::int64_t base_offset);
+
+  // Opens validating every batch (lengths, magic, offsets >= `min_offset`, CRC), truncates
+  // the file at the first invalid batch (`*truncated` says why), and rebuilds the offset
+  // and time indexes. The transaction index is reset: the caller refills it from
+  // `on_batch`, which sees every valid batch in order.
+  static result<std::unique_ptr<segment>> recover(const std::filesystem::path& dir, std::int64_t base_offset,
+                                                  std::int64_t min_offset, std::int64_t index_interval_bytes,
+                                                  const std::function<result<void>(segment&, const batch_info&)>& on_batch,
+                                                  std::string* truncated);
+
+  std::int64_t base_offset() const { return base_; }
+  // One past the last offset stored (base_offset when empty).
+  std::int64_t next_offset() const { return next_offset_; }
+  std::uint64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Largest batch max_timestamp in the segment, -1 when empty.
+  std::int64_t max_timestamp() const { return max_timestamp_; }
+  // max_timestamp of the first batch (Kafka's base for segment.ms rolling), -1 when empty.
+  std::int64_t first_batch_timestamp() const { return first_timestamp_; }
+
+  // Appends one batch whose base_offset is already assigned (>= next_offset()).
+  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes);
+
+  // The first batch whose last offset is >= `offset`, or nullopt when none in this segment.
+  result<std::optional<batch_info>> find_batch(std::int64_t offset) const;
+  // The first batch whose max_timestamp is >= `timestamp`, or nullopt.
+  result<std::optional<batch_info>> find_timestamp(std::int64_t timestamp) const;
+  // Raw bytes [pos, pos + len).
+  result<std::vector<std::uint8_t>> read_bytes(std::uint64_t pos, std::size_t len) const;
+  // Every batch from byte `pos`, headers only; stops at the end or on a bad header.
+  result<void> for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const;
+
+  bool index_full(std::int64_t max_index_bytes) const { return offset_index_.full(max_index_bytes); }
+  // Called when the segment stops being the active one, and on close: records the final
+  // max timestamp in the time index so a clean reopen knows it without a scan.
+  result<void> seal();
+  // fsyncs the .log and the indexes.
+  result<void> sync_all();
+  std::shared_ptr<file> log_file() const { return log_; }
+  transaction_index& txn_index() { return txn_index_; }
+  const transaction_index& txn_index() const { return txn_index_; }
+  // Deletes this segment's files (the descriptors stay valid until released).
+  result<void> remove_files();
+  // Renames every file from "<name><from_suffix>" to "<name><to_suffix>".
+  result<void> rename_files(std::string_view from_suffix, std::string_view to_suffix);
+
+ private:
+  segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
+  void note_batch(const batch_info& b);
+
+  std::filesystem::path dir_;
+  std::int64_t base_;
+  std::shared_ptr<file> log_;
+  offset_index offset_index_;
+  time_index time_index_;
+  transaction_index txn_index_;
+  std::uint64_t size_ = 0;
+  std::int64_t next_offset_ = 0;
+  std::int64_t max_timestamp_ = -1;
+  std::int64_t offset_of_max_timestamp_ = 0;
+  std::int64_t first_timestamp_ = -1;
+  std::uint64_t bytes_since_index_ = 0;
+};
+
+}  // namespace eddy::broker::log
