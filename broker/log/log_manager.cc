@@ -206,6 +206,14 @@ result<void> log_manager::close() {
   return {};
 }
 
+void log_manager::abandon_for_testing() {
+  closed_ = true;
+  topics_.clear();
+  flusher_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
 result<void> log_manager::create_topic(std::string_view name, std::int32_t partitions, const string_map& configs) {
   if (auto r = validate_topic_name(name); !r) return r;
   if (topics_.count(name)) return make_error(error_code::topic_already_exists, fmt::format("topic '{}' already exists", name));

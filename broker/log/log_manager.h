@@ -68,6 +68,9 @@ class log_manager {
   // Clean shutdown: seals and fsyncs every partition, writes the clean-shutdown marker,
   // waits for the flusher and releases the lock.
   result<void> close();
+  // Tests only: drops everything without a clean shutdown (no fsync, no marker) and
+  // releases the lock, like kill -9 minus the loss of the page cache.
+  void abandon_for_testing();
 
   // Errors: invalid_topic_exception, topic_already_exists, invalid_partitions (< 1),
   // invalid_config (unknown name or bad value), kafka_storage_error.

@@ -1,0 +1,174 @@
+#include "broker/log/log_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/broker/log/log_test_util.h"
+
+namespace eddy::broker::log {
+namespace {
+
+using protocol::error_code;
+using testing::make_batch;
+using testing::temp_dir;
+
+std::unique_ptr<log_manager> open_ok(const std::filesystem::path& dir, const log_manager_options& o = {}) {
+  auto r = log_manager::open(dir, o);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+TEST(log_manager, topic_names_follow_kafka_rules) {
+  EXPECT_TRUE(validate_topic_name("orders.v2_EU-1").ok());
+  EXPECT_TRUE(validate_topic_name(std::string(249, 'a')).ok());
+  EXPECT_FALSE(validate_topic_name(std::string(250, 'a')).ok());
+  EXPECT_FALSE(validate_topic_name("").ok());
+  EXPECT_FALSE(validate_topic_name(".").ok());
+  EXPECT_FALSE(validate_topic_name("..").ok());
+  EXPECT_FALSE(validate_topic_name("a/b").ok());
+  EXPECT_FALSE(validate_topic_name("a b").ok());
+  EXPECT_EQ(validate_topic_name("é").error().code, error_code::invalid_topic_exception);
+}
+
+TEST(log_manager, creates_lists_and_persists_topics) {
+  temp_dir d;
+  {
+    auto lm = open_ok(d.path());
+    ASSERT_TRUE(lm->create_topic("orders", 3, {{"retention.ms", "1000"}, {"cleanup.policy", "compact"}}).ok());
+    ASSERT_TRUE(lm->create_topic("clicks", 1, {}).ok());
+    EXPECT_EQ(lm->create_topic("orders", 1, {}).error().code, error_code::topic_already_exists);
+    EXPECT_EQ(lm->create_topic("bad/name", 1, {}).error().code, error_code::invalid_topic_exception);
+    EXPECT_EQ(lm->create_topic("zero", 0, {}).error().code, error_code::invalid_partitions);
+    EXPECT_EQ(lm->create_topic("cfg", 1, {{"retention.ms", "soon"}}).error().code, error_code::invalid_config);
+    EXPECT_EQ(lm->create_topic("cfg", 1, {{"no.such.config", "1"}}).error().code, error_code::invalid_config);
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "cfg-0"));
+    ASSERT_NE(lm->partition("orders", 2), nullptr);
+    EXPECT_EQ(lm->partition("orders", 3), nullptr);
+    EXPECT_EQ(lm->partition("nope", 0), nullptr);
+    EXPECT_EQ(lm->partition("orders", 1)->config().retention_ms, 1000);
+    auto b = make_batch(3);
+    ASSERT_TRUE(lm->partition("orders", 1)->append(b, 0).ok());
+    // No close(): like kill -9, minus the lost page cache.
+    lm->abandon_for_testing();
+  }
+}
+
+TEST(log_manager, survives_unclean_restart_and_reports_configs) {
+  temp_dir d;
+  {
+    auto lm = open_ok(d.path());
+    ASSERT_TRUE(lm->create_topic("orders", 2, {{"retention.ms", "1000"}}).ok());
+    auto b = make_batch(3);
+    ASSERT_TRUE(lm->partition("orders", 1)->append(b, 0).ok());
+  }  // clean close by the destructor
+  EXPECT_TRUE(std::filesystem::exists(d.path() / ".clean_shutdown"));
+  {
+    auto lm = open_ok(d.path());
+    EXPECT_TRUE(lm->started_clean());
+    EXPECT_FALSE(std::filesystem::exists(d.path() / ".clean_shutdown"));
+    auto topics = lm->list_topics();
+    ASSERT_EQ(topics.size(), 1u);
+    EXPECT_EQ(topics[0].name, "orders");
+    EXPECT_EQ(topics[0].partition_count, 2);
+    EXPECT_EQ(topics[0].overrides.at("retention.ms"), "1000");
+    EXPECT_EQ(lm->partition("orders", 1)->high_watermark(), 3);
+    auto cfgs = lm->describe_topic_configs("orders");
+    ASSERT_TRUE(cfgs.ok());
+    int checked = 0;
+    for (auto& e : *cfgs) {
+      if (e.name == "retention.ms") {
+        EXPECT_EQ(e.value, "1000");
+        EXPECT_FALSE(e.is_default);
+        ++checked;
+      }
+      if (e.name == "segment.bytes") {
+        EXPECT_EQ(e.value, "1073741824");
+        EXPECT_TRUE(e.is_default);
+        ++checked;
+      }
+    }
+    EXPECT_EQ(checked, 2);
+    EXPECT_EQ(lm->describe_topic_configs("nope").error().code, error_code::unknown_topic_or_partition);
+    lm->abandon_for_testing();  // simulate a crash: no clean marker written
+  }
+  auto lm = open_ok(d.path());
+  EXPECT_FALSE(lm->started_clean());
+  EXPECT_EQ(lm->partition("orders", 1)->high_watermark(), 3);
+}
+
+TEST(log_manager, second_broker_on_the_same_directory_is_refused) {
+  temp_dir d;
+  auto first = open_ok(d.path());
+  auto second = log_manager::open(d.path(), {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find(d.path().string()), std::string::npos) << second.error().message;
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+  ASSERT_TRUE(first->close().ok());
+  first.reset();
+  EXPECT_TRUE(log_manager::open(d.path(), {}).ok());
+}
+
+TEST(log_manager, deletes_topics_and_adds_partitions) {
+  temp_dir d;
+  {
+    auto lm = open_ok(d.path());
+    ASSERT_TRUE(lm->create_topic("a", 2, {}).ok());
+    ASSERT_TRUE(lm->create_topic("b", 1, {}).ok());
+    auto batch = make_batch(1);
+    ASSERT_TRUE(lm->partition("a", 0)->append(batch, 0).ok());
+    ASSERT_TRUE(lm->delete_topic("a").ok());
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "a-0"));
+    EXPECT_EQ(lm->partition("a", 0), nullptr);
+    EXPECT_EQ(lm->delete_topic("a").error().code, error_code::unknown_topic_or_partition);
+    EXPECT_EQ(lm->add_partitions("b", 1).error().code, error_code::invalid_partitions);
+    ASSERT_TRUE(lm->add_partitions("b", 4).ok());
+    EXPECT_NE(lm->partition("b", 3), nullptr);
+    // Re-creating a deleted topic starts empty.
+    ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
+    EXPECT_EQ(lm->partition("a", 0)->high_watermark(), 0);
+  }
+  // A leftover folder of a topic that is not in the metadata is removed at open.
+  std::filesystem::create_directories(d.path() / "ghost-0");
+  auto lm = open_ok(d.path());
+  EXPECT_EQ(lm->describe_topic("b")->partition_count, 4);
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "ghost-0"));
+  EXPECT_EQ(lm->list_topics().size(), 2u);
+}
+
+TEST(log_manager, torn_metadata_is_refused_not_guessed) {
+  temp_dir d;
+  {
+    auto lm = open_ok(d.path());
+    ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
+  }
+  std::filesystem::resize_file(d.path() / "topics.meta", 10);
+  auto r = log_manager::open(d.path(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("topics.meta"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "a-0"));  // nothing deleted
+}
+
+TEST(log_manager, alters_topic_configs) {
+  temp_dir d;
+  auto lm = open_ok(d.path());
+  ASSERT_TRUE(lm->create_topic("a", 2, {}).ok());
+  EXPECT_EQ(lm->set_topic_configs("a", {{"segment.bytes", "-5"}}).error().code, error_code::invalid_config);
+  ASSERT_TRUE(lm->set_topic_configs("a", {{"segment.bytes", "5000"}}).ok());
+  EXPECT_EQ(lm->partition("a", 1)->config().segment_bytes, 5000);
+}
+
+TEST(log_manager, tick_applies_retention) {
+  temp_dir d;
+  auto lm = open_ok(d.path());
+  ASSERT_TRUE(lm->create_topic("a", 1, {{"segment.bytes", "200"}, {"retention.ms", "1000"}}).ok());
+  for (int i = 0; i < 10; ++i) {
+    auto b = make_batch(1, 1000, std::string(100, 'x'));
+    ASSERT_TRUE(lm->partition("a", 0)->append(b, 0).ok());
+  }
+  lm->tick(1500);
+  EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 0);
+  lm->tick(3000);
+  EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 10);
+}
+
+}  // namespace
+}  // namespace eddy::broker::log
