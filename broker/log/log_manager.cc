@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "broker/log/cleaner.h"
+
 namespace eddy::broker::log {
 
 using protocol::error_code;
@@ -347,6 +349,25 @@ void log_manager::tick(std::int64_t now_ms) {
     for (auto& p : t.partitions)
       if (auto r = p->tick(now_ms); !r)
         std::fprintf(stderr, "eddy log: %s-%d: %s\n", name.c_str(), p->partition(), r.error().message.c_str());
+  // Compaction: at most one partition per tick, round robin, bounded by a byte budget.
+  std::vector<partition_log*> compacted;
+  for (auto& [name, t] : topics_)
+    if (t.config.cleanup_compact)
+      for (auto& p : t.partitions) compacted.push_back(p.get());
+  for (std::size_t i = 0; i < compacted.size(); ++i) {
+    partition_log* p = compacted[(cleaner_cursor_ + i) % compacted.size()];
+    if (!needs_cleaning(*p, now_ms)) continue;
+    cleaner_cursor_ = (cleaner_cursor_ + i + 1) % compacted.size();
+    auto r = clean_partition(*p, now_ms, options_.cleaner_bytes_per_tick);
+    if (!r) {
+      std::fprintf(stderr, "eddy log: compaction of %s-%d failed: %s\n", p->topic().c_str(), p->partition(),
+                   r.error().message.c_str());
+      // Do not retry in a tight loop: wait for new data or a later expiry.
+      p->set_cleaned_up_to(p->log_end_offset());
+      p->set_next_clean_expiry(now_ms + 60'000);
+    }
+    break;
+  }
 }
 
 }  // namespace eddy::broker::log

@@ -159,8 +159,13 @@ class partition_log {
   const segment* segment_for(std::int64_t offset) const;
   // Replaces the closed segment at `base` with `replacement` (already renamed into place).
   void replace_segment(std::int64_t base, std::unique_ptr<segment> replacement);
+  // Cleaner bookkeeping (in memory; a restart just makes the first pass a full one).
   std::int64_t cleaned_up_to() const { return cleaned_up_to_; }
   void set_cleaned_up_to(std::int64_t o) { cleaned_up_to_ = o; }
+  std::int64_t next_clean_expiry() const { return next_clean_expiry_; }
+  void set_next_clean_expiry(std::int64_t t) { next_clean_expiry_ = t; }
+  // Every aborted transaction still in the log, in marker order.
+  const std::vector<aborted_txn>& all_aborted() const { return aborted_; }
 
  private:
   partition_log(std::filesystem::path dir, std::string topic, std::int32_t partition, const log_config& config,
@@ -198,6 +203,7 @@ class partition_log {
   std::int64_t messages_since_flush_ = 0;
   std::int64_t last_flush_ms_ = -1;
   std::int64_t cleaned_up_to_ = 0;
+  std::int64_t next_clean_expiry_ = never;
   bool closed_ = false;
 };
 

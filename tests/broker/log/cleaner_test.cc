@@ -1,0 +1,198 @@
+#include "broker/log/cleaner.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "broker/log/log_manager.h"
+#include "core/record/batch_reader.h"
+#include "tests/broker/log/log_test_util.h"
+
+namespace eddy::broker::log {
+namespace {
+
+using testing::make_keyed_batch;
+using testing::make_marker;
+using testing::temp_dir;
+
+struct rec {
+  std::int64_t offset;
+  std::string key;
+  std::optional<std::string> value;
+  bool control;
+  bool operator==(const rec&) const = default;
+};
+
+std::vector<rec> all_records(const partition_log& log) {
+  std::vector<rec> out;
+  auto it = log.batches_from(log.log_start_offset());
+  while (true) {
+    auto b = it.next();
+    EXPECT_TRUE(b.ok());
+    if (!b.ok() || !b->has_value()) break;
+    auto reader = record::batch_reader::open((*b)->bytes);
+    EXPECT_TRUE(reader.ok()) << reader.error().reason;
+    if (!reader) break;
+    for (const record::record& r : *reader)
+      out.push_back({r.offset, r.key ? std::string(*r.key) : std::string(),
+                     r.value ? std::optional<std::string>(std::string(*r.value)) : std::nullopt,
+                     reader->header().is_control()});
+  }
+  return out;
+}
+
+std::unique_ptr<partition_log> compacted_log(const std::filesystem::path& dir, std::int64_t segment_bytes = 300) {
+  log_config cfg;
+  cfg.cleanup_compact = true;
+  cfg.cleanup_delete = false;
+  cfg.segment_bytes = segment_bytes;
+  cfg.delete_retention_ms = 1000;
+  auto r = partition_log::create(dir, "t", 0, cfg, nullptr);
+  EXPECT_TRUE(r.ok());
+  return std::move(r).value();
+}
+
+void put(partition_log& log, std::vector<std::pair<std::string, std::optional<std::string>>> kv, std::int64_t ts = 1000) {
+  auto b = make_keyed_batch(kv, ts);
+  ASSERT_TRUE(log.append(b, ts).ok());
+}
+
+TEST(cleaner, keeps_latest_value_per_key_and_preserves_offsets) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0");
+  for (int round = 0; round < 10; ++round)
+    put(*log, {{"a", "a" + std::to_string(round)}, {"b", "b" + std::to_string(round)}, {"c" + std::to_string(round), "x"}});
+  // offsets: round r -> a=3r, b=3r+1, c_r=3r+2
+  ASSERT_GT(log->segment_count(), 3u);
+  std::int64_t active_base = log->segments().rbegin()->first;
+  auto before_active = log->segments().rbegin()->second->size();
+  EXPECT_TRUE(needs_cleaning(*log, 2000));
+  auto st = clean_partition(*log, 2000, 1 << 30);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(st->pass_completed);
+  EXPECT_GT(st->records_removed, 0u);
+  EXPECT_EQ(log->segments().rbegin()->first, active_base);
+  EXPECT_EQ(log->segments().rbegin()->second->size(), before_active);  // active untouched
+  EXPECT_FALSE(needs_cleaning(*log, 2000));
+
+  auto recs = all_records(*log);
+  std::map<std::string, std::vector<std::int64_t>> offsets_by_key;
+  for (auto& r : recs) offsets_by_key[r.key].push_back(r.offset);
+  // Every c_r is unique and survives at its original offset.
+  for (int round = 0; round < 10; ++round)
+    EXPECT_EQ(offsets_by_key["c" + std::to_string(round)], std::vector<std::int64_t>{3 * round + 2});
+  // "a" survives once in the cleaned part (its latest there) plus whatever the active
+  // segment holds; the latest value overall is the last one written.
+  EXPECT_EQ(recs.back().key, "c9");
+  std::optional<std::string> last_a;
+  for (auto& r : recs)
+    if (r.key == "a") last_a = r.value;
+  EXPECT_EQ(last_a, "a9");
+  std::int64_t a_in_cleaned = 0;
+  for (auto o : offsets_by_key["a"]) a_in_cleaned += o < active_base;
+  EXPECT_LE(a_in_cleaned, 1);
+  // Offsets stay increasing and reads still work from any offset.
+  for (std::size_t i = 1; i < recs.size(); ++i) EXPECT_LT(recs[i - 1].offset, recs[i].offset);
+  for (std::int64_t o = 0; o < log->high_watermark(); ++o) ASSERT_TRUE(log->read(o, 1, log->high_watermark()).ok());
+
+  // A full recovery (unclean reopen) accepts the rewritten segments.
+  log.reset();
+  auto again = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(all_records(**again), recs);
+  EXPECT_EQ((*again)->high_watermark(), 30);
+}
+
+TEST(cleaner, removes_tombstones_after_delete_retention) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0");
+  put(*log, {{"a", "1"}, {"b", "1"}}, 1000);
+  put(*log, {{"a", std::nullopt}, {"pad1", std::string(200, 'p')}}, 1000);
+  for (int i = 0; i < 4; ++i) put(*log, {{"pad" + std::to_string(i + 2), std::string(200, 'p')}}, 1000);
+  ASSERT_TRUE(clean_partition(*log, 1500, 1 << 30).ok());  // horizon = 500: tombstone kept
+  auto recs = all_records(*log);
+  bool has_tombstone = false;
+  for (auto& r : recs) {
+    EXPECT_FALSE(r.key == "a" && r.value);  // old value gone
+    has_tombstone |= r.key == "a" && !r.value;
+  }
+  EXPECT_TRUE(has_tombstone);
+  EXPECT_FALSE(needs_cleaning(*log, 1500));
+  EXPECT_TRUE(needs_cleaning(*log, 2000));  // the tombstone expires at 1000 + 1000
+  ASSERT_TRUE(clean_partition(*log, 2500, 1 << 30).ok());
+  for (auto& r : all_records(*log)) EXPECT_NE(r.key, "a");
+}
+
+TEST(cleaner, drops_aborted_transactions_and_keeps_needed_markers) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0", 200);
+  auto txn = [&](std::int64_t pid, std::string key, std::string value) {
+    record::batch_builder b({.producer_id = pid, .producer_epoch = 0, .base_sequence = 0, .transactional = true});
+    b.add(1000, key, value);
+    auto bytes = b.build();
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_TRUE(log->append(*bytes, 1000).ok());
+  };
+  txn(7, "k", "aborted");                        // 0
+  auto m1 = make_marker(7, false);
+  ASSERT_TRUE(log->append(m1, 1000).ok());       // 1 abort
+  txn(8, "k", "committed");                      // 2
+  auto m2 = make_marker(8, true);
+  ASSERT_TRUE(log->append(m2, 1000).ok());       // 3 commit
+  for (int i = 0; i < 6; ++i) put(*log, {{"pad" + std::to_string(i), std::string(150, 'p')}});
+  ASSERT_TRUE(clean_partition(*log, 1500, 1 << 30).ok());
+  auto recs = all_records(*log);
+  std::vector<std::int64_t> control_offsets;
+  for (auto& r : recs) {
+    EXPECT_NE(r.value, std::optional<std::string>("aborted"));
+    if (r.control) control_offsets.push_back(r.offset);
+  }
+  bool committed = false;
+  for (auto& r : recs) committed |= r.value == std::optional<std::string>("committed");
+  EXPECT_TRUE(committed);
+  // The commit marker is needed (its data survives); the abort marker is young: kept.
+  EXPECT_EQ(control_offsets, (std::vector<std::int64_t>{1, 3}));
+  // Past delete.retention.ms the abort marker (no data left) goes, the commit one stays.
+  ASSERT_TRUE(clean_partition(*log, 5000, 1 << 30).ok());
+  control_offsets.clear();
+  for (auto& r : all_records(*log))
+    if (r.control) control_offsets.push_back(r.offset);
+  EXPECT_EQ(control_offsets, (std::vector<std::int64_t>{3}));
+  // Recovery after compaction sees no open transaction.
+  log.reset();
+  auto again = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->ongoing_transactions().empty());
+  EXPECT_EQ((*again)->last_stable_offset(), (*again)->high_watermark());
+}
+
+TEST(cleaner, never_touches_data_at_or_above_the_lso) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0", 150);
+  put(*log, {{"a", "1"}});
+  record::batch_builder b({.producer_id = 5, .producer_epoch = 0, .base_sequence = 0, .transactional = true});
+  b.add(1000, "a", "open");
+  auto bytes = b.build();
+  ASSERT_TRUE(log->append(*bytes, 1000).ok());  // offset 1, open transaction: LSO = 1
+  for (int i = 0; i < 5; ++i) put(*log, {{"a", std::to_string(i + 2)}});
+  ASSERT_TRUE(clean_partition(*log, 2000, 1 << 30).ok());
+  auto recs = all_records(*log);
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs[0].offset, 0);  // below the LSO, but its segment must end below the LSO too
+  EXPECT_EQ(recs[1].offset, 1);
+}
+
+TEST(cleaner, runs_from_log_manager_tick) {
+  temp_dir d;
+  auto lm = log_manager::open(d.path(), {});
+  ASSERT_TRUE(lm.ok());
+  ASSERT_TRUE((*lm)->create_topic("c", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "200"}}).ok());
+  partition_log* p = (*lm)->partition("c", 0);
+  for (int i = 0; i < 20; ++i) put(*p, {{"same", std::string(50, char('a' + i))}});
+  std::size_t before = all_records(*p).size();
+  (*lm)->tick(10'000);
+  EXPECT_LT(all_records(*p).size(), before);
+}
+
+}  // namespace
+}  // namespace eddy::broker::log
