@@ -66,6 +66,7 @@ std::string_view error_name(error_code e) {
     case error_code::sasl_authentication_failed: return "SASL_AUTHENTICATION_FAILED";
     case error_code::unknown_producer_id: return "UNKNOWN_PRODUCER_ID";
     case error_code::reassignment_in_progress: return "REASSIGNMENT_IN_PROGRESS";
+    case error_code::topic_deletion_disabled: return "TOPIC_DELETION_DISABLED";
     case error_code::non_empty_group: return "NON_EMPTY_GROUP";
     case error_code::group_id_not_found: return "GROUP_ID_NOT_FOUND";
     case error_code::fetch_session_id_not_found: return "FETCH_SESSION_ID_NOT_FOUND";

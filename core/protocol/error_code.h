@@ -70,6 +70,7 @@ enum class error_code : std::int16_t {
   sasl_authentication_failed = 58,
   unknown_producer_id = 59,
   reassignment_in_progress = 60,
+  topic_deletion_disabled = 73,
   non_empty_group = 68,
   group_id_not_found = 69,
   fetch_session_id_not_found = 70,

@@ -406,7 +406,7 @@ class Gen:
                    "namespace eddy::protocol {", ""]
         for m in (a.request, a.response):
             decl = self.declare_struct(m.name, m.fields, 0)
-            decl.insert(1, f"  static constexpr api_key key = api_key::{a.name};")
+            decl.insert(1, f"  static constexpr api_key message_api_key = api_key::{a.name};")
             decl.insert(2, f"  static constexpr std::int16_t min_version = {a.vmin};")
             decl.insert(3, f"  static constexpr std::int16_t max_version = {a.vmax};")
             decl.insert(4, f"  static constexpr std::int16_t first_flexible_version = {a.flex};")

@@ -1,0 +1,130 @@
+#include "broker/broker.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "broker/eos_services.h"
+#include "broker/log/log_manager.h"
+#include "broker/server/connection.h"
+#include "broker/server/fetch_waiters.h"
+
+namespace eddy::broker {
+
+namespace asio = boost::asio;
+
+broker::broker(broker_config config)
+    : config_(std::move(config)), acceptor_(io_), tick_timer_(io_), waiters_(std::make_unique<fetch_waiters>(io_)) {}
+
+broker::~broker() {
+  stop();
+  // Drain what stop() posted when the loop is not running.
+  if (!io_.stopped()) io_.poll();
+  if (logs_) (void)logs_->close();
+}
+
+std::int64_t broker::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string broker::advertised_host() const {
+  if (!config_.advertised_host.empty()) return config_.advertised_host;
+  if (config_.listen_host == "0.0.0.0" || config_.listen_host == "::") return "127.0.0.1";
+  return config_.listen_host;
+}
+
+std::uint16_t broker::advertised_port() const {
+  return config_.advertised_port != 0 ? config_.advertised_port : bound_port_;
+}
+
+std::optional<std::string> broker::start() {
+  if (config_.data_dir.empty()) return "no data directory: pass --data-dir DIR (or log.dirs in the config file)";
+  std::error_code fec;
+  std::filesystem::create_directories(config_.data_dir, fec);
+  if (fec) return fmt::format("cannot create data directory '{}': {}", config_.data_dir, fec.message());
+
+  auto opts = log::log_manager_options::parse(config_.properties);
+  if (!opts) return fmt::format("bad log setting: {}", opts.error().message);
+  auto lm = log::log_manager::open(config_.data_dir, *opts);
+  if (!lm) return lm.error().message;
+  logs_ = std::move(*lm);
+
+  eos_ = std::make_unique<exactly_once_services>(*this);
+  if (auto err = eos_->open()) return *err;
+
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(config_.listen_host, ec);
+  if (ec) {
+    // A host name: resolve it.
+    asio::ip::tcp::resolver resolver(io_);
+    auto results = resolver.resolve(config_.listen_host, std::to_string(config_.listen_port), ec);
+    if (ec || results.empty()) return fmt::format("cannot resolve listen host '{}': {}", config_.listen_host, ec.message());
+    addr = results.begin()->endpoint().address();
+  }
+  asio::ip::tcp::endpoint ep(addr, config_.listen_port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return fmt::format("cannot listen on {}:{}: {} (is another broker running there? pick another port with --listen)",
+                       config_.listen_host, config_.listen_port, ec.message());
+  bound_port_ = acceptor_.local_endpoint().port();
+  accept();
+  schedule_tick();
+  return std::nullopt;
+}
+
+void broker::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (stopped_) return;
+    if (!ec) {
+      auto id = next_connection_id_++;
+      auto c = std::make_shared<connection>(*this, std::move(socket), id);
+      connections_[id] = c;
+      c->start();
+    }
+    accept();
+  });
+}
+
+void broker::schedule_tick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    auto now = now_ms();
+    logs_->tick(now);
+    eos_->tick(now);
+    schedule_tick();
+  });
+}
+
+void broker::run() { io_.run(); }
+
+void broker::on_connection_closed(std::uint64_t id) {
+  // Erase later: the connection may be deep in its own call stack.
+  asio::post(io_, [this, id] { connections_.erase(id); });
+}
+
+void broker::stop() {
+  asio::post(io_, [this] {
+    if (stopped_) return;
+    stopped_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    tick_timer_.cancel();
+    waiters_->expire_all();
+    for (auto& [id, c] : connections_) c->close();
+    connections_.clear();
+    if (eos_) eos_->close();
+    if (logs_) {
+      if (auto r = logs_->close(); !r) fmt::print(stderr, "eddy-broker: closing logs: {}\n", r.error().message);
+    }
+    io_.stop();
+  });
+}
+
+}  // namespace eddy::broker

@@ -1,0 +1,88 @@
+// broker: Eddy's single-node Kafka-compatible broker.
+//
+// Owns the event loop (one Asio io_context, run by one thread), the listener and its
+// connections, the log manager, and the coordinators. Requests are dispatched to the
+// handlers in broker/handlers on the loop thread; nothing in the request path blocks
+// except short disk writes into the page cache.
+//
+// Thread-safety: start() and run() from one thread; stop() from any thread (it posts).
+//
+// Example:
+//   broker_config cfg; cfg.data_dir = "/var/lib/eddy"; cfg.listen_port = 0;
+//   broker b(cfg);
+//   if (auto err = b.start()) { std::cerr << *err; return 1; }
+//   std::cout << b.bound_port();
+//   b.run();  // until stop()
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "broker/broker_config.h"
+
+namespace eddy::broker {
+
+namespace log {
+class log_manager;
+}
+class connection;
+class fetch_waiters;
+struct exactly_once_services;
+
+class broker {
+ public:
+  explicit broker(broker_config config);
+  ~broker();
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  // Opens the data directory (recovering logs) and binds the listener. Returns an error
+  // message (what is wrong and what to do) on failure.
+  std::optional<std::string> start();
+  // Runs the event loop until stop().
+  void run();
+  // Stops accepting, closes connections, flushes and closes logs. Thread-safe, idempotent.
+  void stop();
+
+  std::uint16_t bound_port() const { return bound_port_; }
+  std::string advertised_host() const;
+  std::uint16_t advertised_port() const;
+  std::int32_t node_id() const { return config_.node_id; }
+  const broker_config& config() const { return config_; }
+  boost::asio::io_context& io() { return io_; }
+  log::log_manager& logs() { return *logs_; }
+  // Long-poll fetches waiting for data: notified after every append.
+  fetch_waiters& waiters() { return *waiters_; }
+  // Consumer groups, producer state and transactions (broker/group, broker/txn).
+  exactly_once_services& eos() { return *eos_; }
+  std::int64_t now_ms() const;
+
+  // Called by connections.
+  void on_connection_closed(std::uint64_t id);
+
+ private:
+  void accept();
+  void schedule_tick();
+
+  broker_config config_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer tick_timer_;
+  std::unique_ptr<log::log_manager> logs_;
+  std::unique_ptr<fetch_waiters> waiters_;
+  std::unique_ptr<exactly_once_services> eos_;
+  std::map<std::uint64_t, std::shared_ptr<connection>> connections_;
+  std::uint64_t next_connection_id_ = 1;
+  std::uint16_t bound_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace eddy::broker

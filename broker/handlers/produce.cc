@@ -1,0 +1,168 @@
+// Produce: validates each partition's record batch, checks idempotence/transactions,
+// appends it, and answers with the assigned base offset.
+//
+// Per partition (Produce v3+ carries exactly one v2 batch): size <= max.message.bytes
+// (MESSAGE_TOO_LARGE), one whole batch with a valid CRC and consistent counts
+// (CORRUPT_MESSAGE / INVALID_RECORD), no control batches from clients (INVALID_RECORD),
+// then the producer-state check: an exact retry of one of the last 5 batches is answered
+// with its original offsets and not appended. acks=0 gets no response; acks=all under
+// log.flush.strict waits for the fsync (group commit) before answering.
+#include <memory>
+
+#include <boost/asio/post.hpp>
+
+#include "broker/eos_services.h"
+#include "broker/handlers/common.h"
+#include "broker/handlers/registry.h"
+#include "broker/server/fetch_waiters.h"
+#include "core/protocol/messages/produce.h"
+#include "core/record/batch_reader.h"
+
+namespace eddy::broker::handlers {
+
+namespace {
+
+using protocol::error_code;
+using partition_response = protocol::produce_response::topic_produce_response::partition_produce_response;
+
+struct append_outcome {
+  error_code error = error_code::none;
+  std::int64_t base_offset = -1;
+  std::int64_t last_offset = -1;
+  std::int64_t log_append_time = -1;
+  std::int64_t log_start_offset = -1;
+  bool appended = false;
+};
+
+append_outcome produce_one(broker& b, const std::string& topic, std::int32_t partition,
+                           std::optional<protocol::bytes>& records, const std::optional<std::string>& txn_id) {
+  append_outcome out;
+  if (auto e = ensure_topic(b, topic, true); e != error_code::none) {
+    out.error = e == error_code::invalid_topic_exception ? e : error_code::unknown_topic_or_partition;
+    return out;
+  }
+  log::partition_log* pl = b.logs().partition(topic, partition);
+  if (pl == nullptr) {
+    out.error = error_code::unknown_topic_or_partition;
+    return out;
+  }
+  out.log_start_offset = pl->log_start_offset();
+  if (!records || records->empty()) {
+    out.error = error_code::invalid_record;
+    return out;
+  }
+  if (std::int64_t(records->size()) > pl->config().max_message_bytes) {
+    out.error = error_code::message_too_large;
+    return out;
+  }
+  record::byte_span all(records->data(), records->size());
+  record::batch_splitter splitter(all);
+  record::byte_span batch;
+  if (!splitter.next(batch)) {
+    out.error = splitter.error().ok() ? error_code::invalid_record : splitter.error().code;
+    return out;
+  }
+  if (splitter.trailing_bytes() != 0) {
+    out.error = error_code::invalid_record;  // v3+ allows exactly one batch per partition
+    return out;
+  }
+  record::read_options opts;
+  opts.produced = true;
+  if (auto st = record::validate_batch(batch, opts); !st.ok()) {
+    out.error = st.code;
+    return out;
+  }
+  record::batch_header_view h{batch.data()};
+  if (h.is_control()) {
+    out.error = error_code::invalid_record;
+    return out;
+  }
+  if (h.is_transactional() && !txn_id) {
+    out.error = error_code::invalid_record;
+    return out;
+  }
+  if (h.producer_id() >= 0) {
+    auto check = b.eos().check_produce(topic, partition, h, txn_id);
+    if (check.error != error_code::none) {
+      out.error = check.error;
+      return out;
+    }
+    if (check.duplicate_base_offset) {
+      out.base_offset = *check.duplicate_base_offset;
+      out.last_offset = out.base_offset + h.last_offset_delta();
+      return out;
+    }
+  }
+  std::span<std::uint8_t> mutable_batch(records->data(), batch.size());
+  auto r = pl->append(mutable_batch, b.now_ms());
+  if (!r) {
+    out.error = r.error().code;
+    return out;
+  }
+  out.base_offset = r->base_offset;
+  out.last_offset = r->last_offset;
+  out.log_append_time = r->log_append_time;
+  out.log_start_offset = r->log_start_offset;
+  out.appended = true;
+  if (h.producer_id() >= 0) b.eos().on_appended(topic, partition, record::batch_header_view{records->data()}, r->base_offset);
+  return out;
+}
+
+}  // namespace
+
+void handle_produce(request_ptr ctx) {
+  auto req = ctx->decode<protocol::produce_request>();
+  broker& b = ctx->owner();
+  bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+  auto resp = std::make_shared<protocol::produce_response>();
+  struct pending_sync {
+    log::partition_log* log;
+    std::int64_t up_to;
+  };
+  std::vector<pending_sync> syncs;
+  bool any_appended = false;
+  for (auto& t : req.topic_data) {
+    auto& tr = resp->responses.emplace_back();
+    tr.name = t.name;
+    for (auto& p : t.partition_data) {
+      auto& pr = tr.partition_responses.emplace_back();
+      pr.index = p.index;
+      if (!valid_acks) {
+        pr.error_code = code(error_code::invalid_required_acks);
+        continue;
+      }
+      auto o = produce_one(b, t.name, p.index, p.records, req.transactional_id);
+      pr.error_code = code(o.error);
+      pr.base_offset = o.base_offset;
+      pr.log_append_time_ms = o.log_append_time;
+      pr.log_start_offset = o.log_start_offset;
+      if (o.appended) {
+        any_appended = true;
+        if (req.acks == -1 && b.logs().flush_strict())
+          syncs.push_back({b.logs().partition(t.name, p.index), o.last_offset});
+      }
+    }
+  }
+  if (any_appended) b.waiters().notify();
+  if (req.acks == 0) return ctx->no_response();
+  if (syncs.empty()) return ctx->respond(*resp);
+  // Group commit: answer once every partition's fsync has completed (callbacks arrive on
+  // the flusher thread and are posted back to the loop).
+  auto remaining = std::make_shared<std::size_t>(syncs.size());
+  auto failed = std::make_shared<error_code>(error_code::none);
+  for (auto& s : syncs) {
+    s.log->sync(s.up_to, [ctx, resp, remaining, failed, &io = b.io()](error_code e) {
+      boost::asio::post(io, [ctx, resp, remaining, failed, e] {
+        if (e != error_code::none) *failed = e;
+        if (--*remaining != 0) return;
+        if (*failed != error_code::none)
+          for (auto& t : resp->responses)
+            for (auto& p : t.partition_responses)
+              if (p.error_code == 0) p.error_code = code(*failed);
+        ctx->respond(*resp);
+      });
+    });
+  }
+}
+
+}  // namespace eddy::broker::handlers

@@ -1,0 +1,101 @@
+// eddy-broker: Eddy's Kafka-compatible broker.
+//   eddy-broker --listen HOST:PORT --data-dir DIR [--config FILE] [--advertised HOST:PORT] [--set key=value ...]
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "broker/broker.h"
+
+namespace {
+
+eddy::broker::broker* running = nullptr;
+
+void on_signal(int) {
+  if (running != nullptr) running->stop();
+}
+
+void usage(std::FILE* out) {
+  fmt::print(out,
+             "usage: eddy-broker --listen HOST:PORT --data-dir DIR [--config FILE] [--advertised HOST:PORT]\n"
+             "                   [--set key=value ...]\n"
+             "\n"
+             "Runs Eddy's Kafka-compatible broker. Any Kafka client can use HOST:PORT as bootstrap.servers.\n"
+             "\n"
+             "  --listen HOST:PORT      address to listen on (default 127.0.0.1:9092; port 0 = any free port,\n"
+             "                          printed at start)\n"
+             "  --data-dir DIR          where logs and metadata are kept (created if missing; required)\n"
+             "  --config FILE           Java-properties file with Kafka setting names (num.partitions,\n"
+             "                          auto.create.topics.enable, log.segment.bytes, log.retention.ms,\n"
+             "                          log.retention.bytes, message.max.bytes, socket.request.max.bytes,\n"
+             "                          log.flush.strict, log.flush.interval.ms, ...)\n"
+             "  --advertised HOST:PORT  address clients are told to connect to (default: the listen address)\n"
+             "  --set key=value         one setting, overriding the config file\n"
+             "  --help                  this text\n"
+             "\n"
+             "SIGTERM or SIGINT shuts the broker down cleanly.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  eddy::broker::broker_config cfg;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::string config_file;
+  auto fail = [](const std::string& msg) {
+    fmt::print(stderr, "eddy-broker: {}\nRun 'eddy-broker --help' for usage.\n", msg);
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* flag) -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      (void)flag;
+      return std::string(argv[++i]);
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--listen" || a == "--data-dir" || a == "--config" || a == "--advertised" || a == "--set") {
+      auto v = value(a.c_str());
+      if (!v) return fail(a + " needs a value");
+      if (a == "--listen") overrides.emplace_back("listen", *v);
+      else if (a == "--data-dir") overrides.emplace_back("data.dir", *v);
+      else if (a == "--advertised") overrides.emplace_back("advertised", *v);
+      else if (a == "--config") config_file = *v;
+      else {
+        auto eq = v->find('=');
+        if (eq == std::string::npos || eq == 0) return fail("--set needs key=value, got '" + *v + "'");
+        overrides.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+      }
+    } else {
+      return fail("unknown argument '" + a + "'");
+    }
+  }
+  if (!config_file.empty()) {
+    if (auto err = cfg.load_file(config_file)) return fail(*err);
+  }
+  for (auto& [k, v] : overrides) {
+    if (auto err = cfg.set(k, v)) return fail(*err);
+  }
+  if (cfg.data_dir.empty()) return fail("no data directory: pass --data-dir DIR");
+
+  eddy::broker::broker b(cfg);
+  if (auto err = b.start()) {
+    fmt::print(stderr, "eddy-broker: {}\n", *err);
+    return 1;
+  }
+  running = &b;
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  fmt::print("eddy-broker listening on {}:{} (advertised {}:{}), data in {}\n", cfg.listen_host, b.bound_port(),
+             b.advertised_host(), b.advertised_port(), cfg.data_dir);
+  std::fflush(stdout);
+  b.run();
+  running = nullptr;
+  fmt::print("eddy-broker stopped\n");
+  return 0;
+}

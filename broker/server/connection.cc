@@ -1,0 +1,159 @@
+#include "broker/server/connection.h"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include "broker/broker.h"
+#include "broker/handlers/registry.h"
+#include "core/protocol/error_code.h"
+#include "core/protocol/header.h"
+#include "core/protocol/messages/api_versions.h"
+
+namespace eddy::broker {
+
+namespace asio = boost::asio;
+
+connection::connection(broker& b, asio::ip::tcp::socket socket, std::uint64_t id)
+    : broker_(b), socket_(std::move(socket)), id_(id) {
+  boost::system::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void connection::start() { read_size(); }
+
+void connection::read_size() {
+  if (closed_) return;
+  if (pending_.size() >= max_in_flight) {
+    reading_ = false;  // resumed by on_response once the client drains some responses
+    return;
+  }
+  reading_ = true;
+  auto self = shared_from_this();
+  asio::async_read(socket_, asio::buffer(size_buf_, 4), [self](boost::system::error_code ec, std::size_t) {
+    if (ec) return self->fail(nullptr);
+    std::int32_t size = std::int32_t(std::uint32_t(self->size_buf_[0]) << 24 | std::uint32_t(self->size_buf_[1]) << 16 |
+                                     std::uint32_t(self->size_buf_[2]) << 8 | std::uint32_t(self->size_buf_[3]));
+    if (size < 8 || size > self->broker_.config().socket_request_max_bytes)
+      return self->fail("frame size out of range");
+    self->read_body(std::uint32_t(size));
+  });
+}
+
+// Reads the frame in chunks, growing the buffer only as bytes arrive: a client that
+// announces a huge frame and sends nothing costs us nothing.
+void connection::read_body(std::uint32_t size) {
+  auto buf = std::make_shared<protocol::bytes>();
+  buf->reserve(std::min<std::uint32_t>(size, 64 * 1024));
+  auto self = shared_from_this();
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self, buf, size, step]() {
+    std::size_t have = buf->size();
+    std::size_t chunk = std::min<std::size_t>(size - have, std::max<std::size_t>(64 * 1024, have));
+    buf->resize(have + chunk);
+    asio::async_read(self->socket_, asio::buffer(buf->data() + have, chunk),
+                     [self, buf, size, step, have](boost::system::error_code ec, std::size_t n) {
+                       if (ec) {
+                         *step = nullptr;
+                         return self->fail(nullptr);
+                       }
+                       buf->resize(have + n);
+                       if (buf->size() < size) return (*step)();
+                       *step = nullptr;  // break the self-reference
+                       self->dispatch(std::move(*buf));
+                     });
+  };
+  (*step)();
+}
+
+void connection::dispatch(protocol::bytes frame) {
+  if (closed_) return;
+  protocol::request_header header;
+  std::size_t body_offset = 0;
+  try {
+    protocol::reader r(frame.data(), frame.size());
+    header = protocol::decode_request_header(r);
+    body_offset = std::size_t(r.position() - frame.data());
+  } catch (const protocol::decode_error&) {
+    return fail("malformed request header");
+  }
+  const handlers::handler_entry* h = handlers::find_handler(header.api_key);
+  if (h == nullptr) return fail("unknown API key");
+  auto s = std::make_shared<slot>();
+  pending_.push_back(s);
+  std::weak_ptr<connection> weak = shared_from_this();
+  auto sink = [weak, s](protocol::bytes&& out) {
+    if (auto c = weak.lock()) c->on_response(s, std::move(out));
+  };
+  if (header.api_version < h->min_version || header.api_version > h->max_version) {
+    if (header.api_key != std::int16_t(protocol::api_key::api_versions)) return fail("unsupported API version");
+    // KIP-511: answer UNSUPPORTED_VERSION with a v0 body listing ApiVersions' own range.
+    protocol::api_versions_response resp;
+    resp.error_code = std::int16_t(protocol::error_code::unsupported_version);
+    resp.api_keys.push_back({std::int16_t(protocol::api_key::api_versions), h->min_version, h->max_version});
+    protocol::bytes out;
+    protocol::encode_response_frame(out, header.api_key, 0, header.correlation_id, resp);
+    sink(std::move(out));
+    return read_size();
+  }
+  auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset, sink, id_);
+  try {
+    h->handle(ctx);
+  } catch (const protocol::decode_error& e) {
+    return fail("malformed request body");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "eddy-broker: handler for api {} failed: {}\n", ctx->header().api_key, e.what());
+    return fail("handler error");
+  }
+  read_size();
+}
+
+void connection::on_response(std::shared_ptr<slot> s, protocol::bytes&& frame) {
+  if (closed_) return;
+  s->frame = std::move(frame);
+  s->ready = true;
+  flush();
+  if (!reading_ && pending_.size() < max_in_flight) read_size();
+}
+
+void connection::flush() {
+  if (writing_ || closed_) return;
+  while (!pending_.empty() && pending_.front()->ready) {
+    auto& f = pending_.front()->frame;
+    write_buf_.insert(write_buf_.end(), f.begin(), f.end());
+    pending_.pop_front();
+  }
+  if (write_buf_.empty()) return;
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::async_write(socket_, asio::buffer(write_buf_), [self](boost::system::error_code ec, std::size_t) {
+    self->writing_ = false;
+    if (ec) return self->fail(nullptr);
+    self->write_buf_.clear();
+    self->flush();
+    if (!self->reading_ && self->pending_.size() < max_in_flight) self->read_size();
+  });
+}
+
+void connection::fail(const char* why) {
+  if (closed_) return;
+  if (why != nullptr) {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    fmt::print(stderr, "eddy-broker: closing connection {} from {}:{}: {}\n", id_, ep.address().to_string(), ep.port(),
+               why);
+  }
+  close();
+  broker_.on_connection_closed(id_);
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  pending_.clear();
+}
+
+}  // namespace eddy::broker

@@ -1,0 +1,57 @@
+// connection: one client socket. Reads size-prefixed request frames, decodes the header,
+// dispatches each request to its handler, and writes responses back strictly in request
+// order (clients pipeline requests and match responses by order and correlation id).
+//
+// Bad input never hurts anyone else: a frame size <= 0 or above socket.request.max.bytes,
+// a malformed header or body, an unknown API key or an unsupported version (other than
+// ApiVersions, which answers UNSUPPORTED_VERSION per KIP-511) closes this one connection.
+// At most max_in_flight requests are queued per connection; reading pauses beyond that.
+//
+// Thread-safety: event-loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/protocol/wire.h"
+
+namespace eddy::broker {
+
+class broker;
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(broker& b, boost::asio::ip::tcp::socket socket, std::uint64_t id);
+  void start();
+  void close();
+  std::uint64_t id() const { return id_; }
+
+ private:
+  struct slot {
+    protocol::bytes frame;
+    bool ready = false;
+  };
+  static constexpr std::size_t max_in_flight = 128;
+
+  void read_size();
+  void read_body(std::uint32_t size);
+  void dispatch(protocol::bytes frame);
+  void on_response(std::shared_ptr<slot> s, protocol::bytes&& frame);
+  void flush();
+  void fail(const char* why);
+
+  broker& broker_;
+  boost::asio::ip::tcp::socket socket_;
+  std::uint64_t id_;
+  std::uint8_t size_buf_[4];
+  std::deque<std::shared_ptr<slot>> pending_;
+  protocol::bytes write_buf_;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace eddy::broker
