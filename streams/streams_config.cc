@@ -45,7 +45,7 @@ bool streams_config::is_streams_key(std::string_view key) {
   static const std::set<std::string, std::less<>> keys = {
       "application.id", "num.stream.threads", "processing.guarantee", "commit.interval.ms", "state.dir",
       "replication.factor", "default.deserialization.exception.handler", "default.production.exception.handler",
-      "default.timestamp.extractor", "max.task.idle.ms", "bootstrap.servers"};
+      "default.timestamp.extractor", "max.task.idle.ms", "bootstrap.servers", "eddy.log"};
   return keys.count(key) > 0;
 }
 

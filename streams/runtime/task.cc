@@ -186,6 +186,16 @@ void task::abort() {
   buffered_ = 0;
 }
 
+void task::reset() {
+  abort();
+  close();
+  schedules_.clear();
+  consumed_.clear();
+  nodes_.clear();
+  ctxs_.clear();
+  init_processors();
+}
+
 void task::close() {
   if (initialized_)
     for (auto& [id, n] : nodes_) n->close();

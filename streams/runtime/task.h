@@ -71,6 +71,9 @@ class task {
   // After an aborted commit: staged writes and buffered records are dropped.
   void abort();
   void close();
+  // After an aborted transaction: drops staged writes, buffers, consumed offsets, schedules,
+  // and re-creates the operators over the (committed) stores.
+  void reset();
   int64_t stream_time() const { return stream_time_; }
 
  private:

@@ -10,6 +10,7 @@
 //   replication.factor      -1 (broker default) for internal topics
 //   default.deserialization.exception.handler   log_and_fail | log_and_continue
 //   default.production.exception.handler        log_and_fail | log_and_continue
+//   eddy.log                true: log thread events (rebalances, restores, aborts) to stderr
 //   transaction.timeout.ms  10000 (producer; bounds how long a dead instance's open
 //                           transaction blocks readers)
 // Every other key is passed to librdkafka (consumer, producer and admin clients), so

@@ -1,0 +1,542 @@
+#include "streams/runtime/stream_thread.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include "streams/runtime/kafka_config.h"
+#include "streams/runtime/restore.h"
+#include "streams/runtime/task.h"
+#include "streams/state/memory_store.h"
+#include "streams/state/rocksdb_store.h"
+
+namespace eddy::streams::runtime {
+namespace {
+
+constexpr int kTxnTimeoutMs = 30000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string error_text(rd_kafka_error_t* e) {
+  std::string s = rd_kafka_error_string(e);
+  return s;
+}
+
+}  // namespace
+
+struct stream_thread::impl final : record_sink {
+  app_context& app;
+  int index;
+  std::atomic<bool>* stop = nullptr;
+  bool eos;
+  std::string name;
+  rd_kafka_t* consumer = nullptr;
+  rd_kafka_t* producer = nullptr;
+  rd_kafka_t* restorer = nullptr;
+  bool in_txn = false;
+  bool fatal = false;       // the producer is fenced or failed: rebuild clients
+  bool needs_rewind = false;  // a transaction was aborted: rewind to committed offsets
+  std::string produce_error;
+  std::map<task_id, std::unique_ptr<task>> tasks;
+  std::map<task_id, std::unique_ptr<task>> suspended;  // revoked, kept for a possible reassignment
+  // Highest offset per (topic, partition) delivered in the current commit cycle.
+  std::map<std::pair<std::string, int32_t>, int64_t> delivered;
+  int64_t last_commit = 0;
+  bool dirty = false;  // processed or produced since the last commit
+
+  impl(app_context& a, int i) : app(a), index(i), eos(a.config.guarantee() == processing_guarantee::exactly_once_v2) {
+    name = fmt::format("{}-StreamThread-{}", app.config.application_id(), i + 1);
+  }
+
+  void log(const std::string& m) const {
+    if (app.config.get_or("eddy.log", "true") == "true") std::cerr << fmt::format("[{}] {}\n", name, m);
+  }
+
+  // ---- record_sink -------------------------------------------------------------------
+  int32_t partitions_of(const std::string& topic) override {
+    auto it = app.partitions.find(topic);
+    return it == app.partitions.end() ? -1 : it->second;
+  }
+
+  void send(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
+            const std::optional<std::string>& value, int64_t ts, const headers& hdrs) override {
+    begin_txn_if_needed();
+    rd_kafka_headers_t* h = nullptr;
+    if (!hdrs.empty()) {
+      h = rd_kafka_headers_new(hdrs.size());
+      for (auto& x : hdrs)
+        rd_kafka_header_add(h, x.key.data(), static_cast<ssize_t>(x.key.size()), x.value ? x.value->data() : nullptr,
+                            x.value ? static_cast<ssize_t>(x.value->size()) : 0);
+    }
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
+          RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr), (value ? value->size() : 0)),
+          RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer, 50);
+        continue;
+      }
+      if (err) {
+        if (h) rd_kafka_headers_destroy(h);
+        on_produce_error(topic, rd_kafka_err2str(err));
+      }
+      break;
+    }
+    dirty = true;
+  }
+
+  void on_produce_error(const std::string& topic, const std::string& err) {
+    auto handler = app.config.production_handler_or_default();
+    if (eos || handler(topic, err) == handler_response::fail) produce_error = fmt::format("producing to {} failed: {}", topic, err);
+  }
+
+  static void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    std::string topic = rd_kafka_topic_name(m->rkt);
+    if (m->err) {
+      self->on_produce_error(topic, rd_kafka_err2str(m->err));
+      return;
+    }
+    auto& o = self->delivered[{topic, m->partition}];
+    o = std::max(o, m->offset);
+  }
+
+  // ---- clients -------------------------------------------------------------------------
+  bool create_clients() {
+    std::string error;
+    char err[512];
+    std::string app_id = app.config.application_id();
+    std::map<std::string, std::string> cdef = {{"auto.offset.reset", "earliest"},
+                                               {"session.timeout.ms", "10000"},
+                                               {"heartbeat.interval.ms", "1000"},
+                                               {"topic.metadata.refresh.interval.ms", "5000"}};
+    std::map<std::string, std::string> cforce = {{"group.id", app_id},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.auto.offset.store", "false"},
+                                                 {"partition.assignment.strategy", "range"},
+                                                 {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
+                                                 {"client.id", name + "-consumer"}};
+    rd_kafka_conf_t* cc = make_conf(app.config, client_kind::consumer, cdef, cforce, error);
+    if (!cc) return fail(error);
+    rd_kafka_conf_set_opaque(cc, this);
+    rd_kafka_conf_set_rebalance_cb(cc, &impl::rebalance_cb);
+    consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    if (!consumer) return fail(err);
+    rd_kafka_poll_set_consumer(consumer);
+
+    std::map<std::string, std::string> pdef = {{"linger.ms", "5"}, {"partitioner", "murmur2_random"},
+                                               {"transaction.timeout.ms", "10000"}};
+    std::map<std::string, std::string> pforce = {{"client.id", name + "-producer"}};
+    if (eos) {
+      pforce["transactional.id"] = fmt::format("{}-{}-{}", app_id, app.process_id, index + 1);
+      pforce["enable.idempotence"] = "true";
+    }
+    rd_kafka_conf_t* pc = make_conf(app.config, client_kind::producer, pdef, pforce, error);
+    if (!pc) return fail(error);
+    rd_kafka_conf_set_opaque(pc, this);
+    rd_kafka_conf_set_dr_msg_cb(pc, &impl::dr_cb);
+    producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
+    if (!producer) return fail(err);
+    if (eos) {
+      // Fences older producers with our transactional id and aborts their open transaction.
+      for (int attempt = 0;; ++attempt) {
+        rd_kafka_error_t* e = rd_kafka_init_transactions(producer, kTxnTimeoutMs);
+        if (!e) break;
+        bool retry = rd_kafka_error_is_retriable(e) && attempt < 10 && !*stop;
+        std::string msg = error_text(e);
+        rd_kafka_error_destroy(e);
+        if (!retry) return fail("init_transactions failed: " + msg + " (is the broker reachable and does it support transactions?)");
+      }
+    }
+    std::map<std::string, std::string> rforce = {{"enable.auto.commit", "false"},
+                                                 {"enable.partition.eof", "true"},
+                                                 {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
+                                                 {"client.id", name + "-restore-consumer"},
+                                                 {"group.id", app_id + "-restore-unused"}};
+    rd_kafka_conf_t* rc = make_conf(app.config, client_kind::restore, {{"auto.offset.reset", "earliest"}}, rforce, error);
+    if (!rc) return fail(error);
+    restorer = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, sizeof err);
+    if (!restorer) return fail(err);
+    rd_kafka_poll_set_consumer(restorer);
+
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(app.topo.sources.size()));
+    for (auto& [topic, src] : app.topo.sources) rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    auto serr = rd_kafka_subscribe(consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (serr) return fail(std::string("subscribe failed: ") + rd_kafka_err2str(serr));
+    fatal = false;
+    needs_rewind = false;
+    in_txn = false;
+    last_commit = now_ms();
+    return true;
+  }
+
+  bool fail(const std::string& msg) {
+    log("error: " + msg);
+    destroy_clients(false);
+    if (app.on_fatal) app.on_fatal(msg);
+    return false;
+  }
+
+  void destroy_clients(bool graceful) {
+    if (consumer) {
+      if (!graceful) fatal = true;  // the revoke callback must not commit
+      rd_kafka_consumer_close(consumer);
+      rd_kafka_destroy(consumer);
+      consumer = nullptr;
+    }
+    close_all_tasks();
+    if (restorer) {
+      rd_kafka_consumer_close(restorer);
+      rd_kafka_destroy(restorer);
+      restorer = nullptr;
+    }
+    if (producer) {
+      if (in_txn && !fatal) {
+        if (auto* e = rd_kafka_abort_transaction(producer, kTxnTimeoutMs)) rd_kafka_error_destroy(e);
+      }
+      rd_kafka_flush(producer, 5000);
+      rd_kafka_destroy(producer);
+      producer = nullptr;
+    }
+    in_txn = false;
+  }
+
+  // ---- tasks -----------------------------------------------------------------------------
+  task_env env() {
+    task_env e;
+    e.topo = &app.topo;
+    e.config = &app.config;
+    e.sink = this;
+    std::string dir = (std::filesystem::path(app.config.state_dir()) / app.config.application_id()).string();
+    e.open_store = [dir](const detail::store_spec& spec, task_id id, std::string& error) -> std::unique_ptr<state::committed_store> {
+      if (!spec.persistent) return std::make_unique<state::memory_store>();
+      return state::rocksdb_store::open((std::filesystem::path(dir) / id.str() / spec.name).string(), error);
+    };
+    e.wall_clock = &now_ms;
+    return e;
+  }
+
+  void close_task(std::unique_ptr<task>& t) {
+    t->abort();
+    t->close();
+  }
+
+  void close_all_tasks() {
+    for (auto& [id, t] : tasks) close_task(t);
+    for (auto& [id, t] : suspended) close_task(t);
+    tasks.clear();
+    suspended.clear();
+  }
+
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    static_cast<impl*>(opaque)->on_rebalance(rk, err, parts);
+  }
+
+  void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::set<task_id> wanted;
+      for (int i = 0; i < parts->cnt; ++i) {
+        auto it = app.topo.sources.find(parts->elems[i].topic);
+        if (it != app.topo.sources.end()) wanted.insert({it->second.first, parts->elems[i].partition});
+      }
+      // Suspended tasks not reassigned are closed; reassigned ones resume with their state
+      // (nobody else processed them in between: revoke and assign are one rebalance).
+      for (auto it = suspended.begin(); it != suspended.end();) {
+        if (!wanted.count(it->first)) {
+          close_task(it->second);
+          it = suspended.erase(it);
+        } else ++it;
+      }
+      for (auto& id : wanted) {
+        if (auto s = suspended.find(id); s != suspended.end()) {
+          tasks[id] = std::move(s->second);
+          suspended.erase(s);
+          continue;
+        }
+        auto t = std::make_unique<task>(id, env());
+        if (auto e = t->open_stores(); !e.empty()) {
+          log("error: " + e);
+          if (app.on_fatal) app.on_fatal(e);
+          *stop = true;
+          continue;
+        }
+        auto t0 = now_ms();
+        std::string rerr;
+        int64_t n = restore_task(restorer, *t, *stop, rerr);
+        if (!rerr.empty()) {
+          log("error: " + rerr);
+          if (app.on_fatal) app.on_fatal(rerr);
+          *stop = true;
+          continue;
+        }
+        if (n > 0) log(fmt::format("task {} restored {} changelog records in {} ms", id.str(), n, now_ms() - t0));
+        t->init_processors();
+        tasks[id] = std::move(t);
+      }
+      suspended.clear();
+      rd_kafka_assign(rk, parts);
+      app.rebalancing = 0;
+    } else {
+      app.rebalancing = 1;
+      bool lost = rd_kafka_assignment_lost(rk);
+      if (!lost && !fatal) commit(true);
+      if (lost || fatal || needs_rewind) {
+        if (in_txn && !fatal) abort_txn();
+        close_all_tasks();
+      } else {
+        for (auto& [id, t] : tasks) {
+          t->abort();  // drops buffered (unprocessed) records; stores were just committed
+          suspended[id] = std::move(t);
+        }
+        tasks.clear();
+      }
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  // ---- transactions and commits -----------------------------------------------------------
+  void begin_txn_if_needed() {
+    if (!eos || in_txn || fatal) return;
+    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(producer)) {
+      log("begin_transaction failed: " + error_text(e));
+      if (rd_kafka_error_is_fatal(e)) fatal = true;
+      rd_kafka_error_destroy(e);
+      return;
+    }
+    in_txn = true;
+    delivered.clear();
+  }
+
+  void abort_txn() {
+    if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer, kTxnTimeoutMs)) {
+      log("abort_transaction failed: " + error_text(e));
+      if (rd_kafka_error_is_fatal(e)) fatal = true;
+      rd_kafka_error_destroy(e);
+    }
+    in_txn = false;
+    for (auto& [id, t] : tasks) t->abort();
+    needs_rewind = true;
+    delivered.clear();
+  }
+
+  rd_kafka_topic_partition_list_t* consumed_offsets() {
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(8);
+    for (auto& [id, t] : tasks)
+      for (auto& [tp, off] : t->consumed()) rd_kafka_topic_partition_list_add(l, tp.first.c_str(), tp.second)->offset = off;
+    return l;
+  }
+
+  void apply_stores() {
+    for (auto& [id, t] : tasks)
+      t->commit_stores([&](const std::string& topic, int32_t p) {
+        auto it = delivered.find({topic, p});
+        return it == delivered.end() ? -1 : it->second;
+      });
+    delivered.clear();
+  }
+
+  // Returns true if everything processed so far is committed.
+  bool commit(bool force) {
+    last_commit = now_ms();
+    if (!dirty && !in_txn) return true;
+    if (!produce_error.empty()) {
+      std::string e = produce_error;
+      produce_error.clear();
+      if (!eos) {
+        if (app.on_fatal) app.on_fatal(e);
+        *stop = true;
+        return false;
+      }
+      log(e + "; aborting the transaction");
+      abort_txn();
+      return false;
+    }
+    auto* offsets = consumed_offsets();
+    bool ok = eos ? commit_eos(offsets) : commit_alos(offsets);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (ok) {
+      dirty = false;
+      ++app.commits;
+    }
+    return ok;
+  }
+
+  bool commit_eos(rd_kafka_topic_partition_list_t* offsets) {
+    if (!in_txn) begin_txn_if_needed();
+    if (!in_txn) return false;
+    if (offsets->cnt > 0) {
+      rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(consumer);
+      rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(producer, offsets, md, kTxnTimeoutMs);
+      rd_kafka_consumer_group_metadata_destroy(md);
+      if (e) return txn_failed("send_offsets_to_transaction", e);
+    }
+    if (rd_kafka_error_t* e = rd_kafka_commit_transaction(producer, kTxnTimeoutMs)) return txn_failed("commit_transaction", e);
+    in_txn = false;
+    rd_kafka_poll(producer, 0);  // serve remaining delivery reports before reading offsets
+    if (!produce_error.empty()) {
+      // Cannot happen after a successful commit (all records were acknowledged), but be safe.
+      produce_error.clear();
+    }
+    apply_stores();
+    return true;
+  }
+
+  bool txn_failed(const char* what, rd_kafka_error_t* e) {
+    std::string msg = error_text(e);
+    bool fatal_err = rd_kafka_error_is_fatal(e);
+    bool abortable = rd_kafka_error_txn_requires_abort(e);
+    rd_kafka_error_destroy(e);
+    log(fmt::format("{} failed: {}{}", what, msg, fatal_err ? " (fatal: producer fenced or failed; rejoining)" : ""));
+    if (fatal_err) {
+      fatal = true;
+      in_txn = false;
+      for (auto& [id, t] : tasks) t->abort();
+    } else if (abortable) {
+      abort_txn();
+    } else {
+      abort_txn();  // a retriable error at this point: abort and reprocess from committed offsets
+    }
+    return false;
+  }
+
+  bool commit_alos(rd_kafka_topic_partition_list_t* offsets) {
+    if (rd_kafka_flush(producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log("flush timed out; will retry");
+      return false;
+    }
+    if (!produce_error.empty()) return false;
+    apply_stores();
+    if (offsets->cnt > 0) {
+      auto err = rd_kafka_commit(consumer, offsets, 0);
+      if (err) {
+        log(std::string("offset commit failed: ") + rd_kafka_err2str(err));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // After an aborted transaction: forget in-flight state and reconsume from committed offsets.
+  void rewind() {
+    needs_rewind = false;
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(consumer, &assigned) || !assigned) return;
+    if (assigned->cnt > 0) {
+      rd_kafka_committed(consumer, assigned, 10000);
+      for (int i = 0; i < assigned->cnt; ++i)
+        if (assigned->elems[i].offset < 0) assigned->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+      if (auto* e = rd_kafka_seek_partitions(consumer, assigned, 10000)) rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+    for (auto& [id, t] : tasks) t->reset();  // committed store state is intact; processors start afresh
+    dirty = false;
+  }
+
+  // ---- main loop ------------------------------------------------------------------------------
+  void run() {
+    int64_t interval = app.config.commit_interval_ms();
+    while (!*stop) {
+      if (!consumer) {
+        if (!create_clients()) return;
+      }
+      for (int i = 0; i < 1000 && !*stop; ++i) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 ? 20 : 0);
+        if (!m) break;
+        if (m->err) {
+          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) log(std::string("consumer: ") + rd_kafka_message_errstr(m));
+          rd_kafka_message_destroy(m);
+          continue;
+        }
+        route(m);
+        rd_kafka_message_destroy(m);
+      }
+      if (fatal) {
+        recover_from_fatal();
+        continue;
+      }
+      for (auto& [id, t] : tasks) {
+        if (t->buffered() == 0) continue;
+        begin_txn_if_needed();
+        std::string err;
+        int64_t n = 0;
+        while (t->process_next(err)) ++n;
+        app.processed += n;
+        dirty = dirty || n > 0;
+        if (!err.empty()) {
+          log("error: " + err);
+          if (app.on_fatal) app.on_fatal(err);
+          *stop = true;
+          break;
+        }
+      }
+      if (!tasks.empty()) {
+        begin_txn_if_needed();
+        for (auto& [id, t] : tasks) t->punctuate_wall_clock();
+      }
+      rd_kafka_poll(producer, 0);
+      if (now_ms() - last_commit >= interval) commit(false);
+      if (fatal) recover_from_fatal();
+      else if (needs_rewind) rewind();
+    }
+    // Graceful shutdown: commit what was processed, then leave the group.
+    if (consumer && !fatal) commit(true);
+    destroy_clients(true);
+  }
+
+  void route(rd_kafka_message_t* m) {
+    std::string topic = rd_kafka_topic_name(m->rkt);
+    auto src = app.topo.sources.find(topic);
+    if (src == app.topo.sources.end()) return;
+    auto it = tasks.find({src->second.first, m->partition});
+    if (it == tasks.end()) return;
+    std::optional<std::string> key, value;
+    if (m->key) key.emplace(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
+    headers hdrs;
+    rd_kafka_headers_t* h = nullptr;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        hdrs.push_back({name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size)) : std::nullopt});
+    }
+    it->second->enqueue(topic, m->partition, m->offset, std::move(key), std::move(value),
+                        rd_kafka_message_timestamp(m, nullptr), std::move(hdrs));
+  }
+
+  void recover_from_fatal() {
+    log("rebuilding clients after a fatal producer error (fenced by a newer instance or a timeout)");
+    destroy_clients(false);
+    fatal = false;
+  }
+};
+
+stream_thread::stream_thread(app_context& ctx, int index) : impl_(std::make_unique<impl>(ctx, index)) {
+  impl_->stop = &stop_;
+}
+
+stream_thread::~stream_thread() {
+  stop_ = true;
+  join();
+}
+
+void stream_thread::start() {
+  thread_ = std::thread([this] { impl_->run(); });
+}
+
+void stream_thread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace eddy::streams::runtime

@@ -1,0 +1,58 @@
+// stream_thread: one processing thread of a streams_app. It owns a consumer (group member,
+// group.id = application.id; read_committed under exactly-once), one producer
+// (transactional under exactly_once_v2, transactional.id = <application.id>-<process id>-<index>),
+// a restore consumer, and the tasks of the partitions assigned to it.
+//
+// Loop: poll -> route records to tasks -> process in timestamp order -> punctuate -> every
+// commit.interval.ms commit:
+//   exactly_once_v2: send_offsets_to_transaction(consumed offsets, group metadata) +
+//     commit_transaction; only then do stores apply their staged writes (with the changelog
+//     offsets the transaction wrote). An abortable error aborts the transaction, drops staged
+//     writes and rewinds to the committed offsets; a fatal one (fenced) rebuilds the clients
+//     and rejoins. Nothing of an aborted transaction is visible to read_committed readers.
+//   at_least_once: flush the producer, apply staged writes, commit offsets synchronously.
+// Rebalances (eager, range assignor for co-partitioning): commit before partitions are
+// revoked; assigned tasks restore their stores from the changelog tail before processing.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "eddy/streams/streams_config.h"
+#include "streams/runtime/physical_topology.h"
+
+namespace eddy::streams::runtime {
+
+struct app_context {
+  physical_topology topo;
+  streams_config config;
+  std::string process_id;
+  std::map<std::string, int32_t> partitions;  // partition counts of known topics
+  std::atomic<int64_t> processed{0};
+  std::atomic<int64_t> commits{0};
+  std::atomic<int> rebalancing{0};
+  std::function<void(const std::string& error)> on_fatal;
+};
+
+class stream_thread {
+ public:
+  stream_thread(app_context& ctx, int index);
+  ~stream_thread();
+  void start();
+  // Asks the loop to commit, leave the group and exit; join() waits for it.
+  void request_stop() { stop_ = true; }
+  void join();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace eddy::streams::runtime
