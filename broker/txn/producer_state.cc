@@ -14,7 +14,8 @@ std::int32_t last_sequence(std::int32_t base_sequence, std::int32_t last_offset_
 
 namespace {
 bool in_sequence(std::int32_t last_seq, std::int32_t next_seq) {
-  return next_seq == last_seq + 1 || (last_seq == std::numeric_limits<std::int32_t>::max() && next_seq == 0);
+  if (last_seq == std::numeric_limits<std::int32_t>::max()) return next_seq == 0;
+  return std::int64_t(next_seq) == std::int64_t(last_seq) + 1;
 }
 }  // namespace
 
