@@ -1,0 +1,301 @@
+// broker_bench: librdkafka against an embedded Eddy broker and, in the same run, against
+// librdkafka's in-process mock cluster (a reference point for client-side overhead: the
+// mock keeps messages in memory and does no disk I/O).
+//
+// Prints, per target: produce throughput (msgs/s, MB/s of values) for 100-byte and 1 KB
+// values with acks=1 and acks=all, consume throughput (assign, no group) of the 100-byte
+// topic, and produce latency p50/p99/max at a fixed rate with acks=all.
+//
+//   broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]
+//                [--target eddy|mock|both] [--data-dir DIR] [--set key=value ...]
+//
+// Defaults (about a minute on a loaded 2-core machine): --small 300000 --large 60000
+// --rate 5000 --latency-seconds 5. --data-dir defaults to a fresh temporary directory.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "eddy/broker/embedded_broker.h"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  long small = 300000;
+  long large = 60000;
+  int rate = 5000;
+  double latency_seconds = 5;
+  std::string target = "both";
+  std::string data_dir;
+  std::map<std::string, std::string> broker_settings;
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  fmt::print(stderr, "broker_bench: {}\n", msg);
+  std::exit(1);
+}
+
+rd_kafka_t* make(rd_kafka_type_t type, const std::string& bootstrap, const std::map<std::string, std::string>& extra,
+                 void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*) = nullptr, void* opaque = nullptr) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::map<std::string, std::string> all = {{"bootstrap.servers", bootstrap}, {"log_level", "3"}};
+  for (auto& [k, v] : extra) all[k] = v;
+  for (auto& [k, v] : all)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) die(k + ": " + err);
+  if (dr) rd_kafka_conf_set_dr_msg_cb(conf, dr);
+  if (opaque) rd_kafka_conf_set_opaque(conf, opaque);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (!rk) die(std::string("rd_kafka_new: ") + err);
+  return rk;
+}
+
+struct throughput_state {
+  std::atomic<long> delivered{0};
+  std::atomic<long> failed{0};
+  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+void on_throughput_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* s = static_cast<throughput_state*>(opaque);
+  if (m->err) {
+    if (s->failed++ == 0) s->first_error = m->err;
+  } else {
+    s->delivered++;
+  }
+}
+
+struct result {
+  double seconds = 0;
+  long count = 0;
+  double bytes = 0;
+  std::string line() const {
+    return fmt::format("{:>10.0f} msgs/s {:>8.1f} MB/s  ({} msgs in {:.2f} s)", count / seconds, bytes / seconds / 1e6,
+                       count, seconds);
+  }
+};
+
+result produce(const std::string& bootstrap, const std::string& topic, long n, std::size_t size, const char* acks) {
+  throughput_state st;
+  rd_kafka_t* p = make(RD_KAFKA_PRODUCER, bootstrap,
+                       {{"acks", acks}, {"linger.ms", "5"}, {"enable.idempotence", "false"},
+                        {"queue.buffering.max.messages", "200000"}, {"queue.buffering.max.kbytes", "262144"},
+                        {"compression.codec", "none"}},
+                       on_throughput_dr, &st);
+  std::string value(size, 'x');
+  for (std::size_t i = 0; i < size; ++i) value[i] = char('a' + i % 26);
+  // Warm up: metadata, connection.
+  rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value.data(), size),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  rd_kafka_flush(p, 10000);
+  st.delivered = 0;
+  auto t0 = clock_type::now();
+  for (long i = 0; i < n;) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                              RD_KAFKA_V_VALUE(value.data(), size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(p, 1);
+      continue;
+    }
+    if (e) die(std::string("produce: ") + rd_kafka_err2str(e));
+    ++i;
+    if ((i & 1023) == 0) rd_kafka_poll(p, 0);
+  }
+  if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  rd_kafka_destroy(p);
+  if (st.failed) die(fmt::format("{} deliveries failed, first: {}", st.failed.load(), rd_kafka_err2str(st.first_error)));
+  if (st.delivered != n) die(fmt::format("delivered {} of {}", st.delivered.load(), n));
+  return {secs, n, double(n) * double(size)};
+}
+
+result consume(const std::string& bootstrap, const std::string& topic, long n) {
+  rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap, {{"fetch.wait.max.ms", "100"}, {"enable.partition.eof", "false"}});
+  rd_kafka_poll_set_consumer(c);
+  auto* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  auto t0 = clock_type::now();
+  rd_kafka_assign(c, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  long got = 0;
+  double bytes = 0;
+  auto deadline = t0 + std::chrono::seconds(120);
+  while (got < n && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (!m) continue;
+    if (!m->err) {
+      ++got;
+      bytes += double(m->len);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  if (got < n) die(fmt::format("consumed only {} of {} records", got, n));
+  return {secs, got, bytes};
+}
+
+struct latency_state {
+  std::vector<clock_type::time_point> sent;
+  std::vector<double> latency_us;
+  std::atomic<long> failed{0};
+};
+
+void on_latency_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* s = static_cast<latency_state*>(opaque);
+  auto now = clock_type::now();
+  if (m->err) {
+    s->failed++;
+    return;
+  }
+  auto i = reinterpret_cast<std::uintptr_t>(m->_private);
+  s->latency_us[i] = std::chrono::duration<double, std::micro>(now - s->sent[i]).count();
+}
+
+std::string latency(const std::string& bootstrap, const std::string& topic, int rate, double seconds) {
+  latency_state st;
+  long n = long(rate * seconds);
+  st.sent.resize(std::size_t(n));
+  st.latency_us.assign(std::size_t(n), -1);
+  rd_kafka_t* p = make(RD_KAFKA_PRODUCER, bootstrap, {{"acks", "all"}, {"linger.ms", "0"}, {"enable.idempotence", "false"}},
+                       on_latency_dr, &st);
+  std::string value(100, 'l');
+  rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value.data(), value.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void*)0), RD_KAFKA_V_END);
+  rd_kafka_flush(p, 10000);  // warm up (its latency slot is overwritten below)
+  std::atomic<bool> stop{false};
+  std::thread poller([&] {
+    while (!stop) rd_kafka_poll(p, 5);
+  });
+  auto t0 = clock_type::now();
+  auto interval = std::chrono::duration<double>(1.0 / rate);
+  for (long i = 0; i < n; ++i) {
+    auto due = t0 + std::chrono::duration_cast<clock_type::duration>(interval * double(i));
+    while (clock_type::now() < due) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    st.sent[std::size_t(i)] = clock_type::now();
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                      RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(std::uintptr_t(i))), RD_KAFKA_V_END);
+  }
+  double send_secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  rd_kafka_flush(p, 30000);
+  stop = true;
+  poller.join();
+  rd_kafka_destroy(p);
+  std::vector<double> l;
+  for (double x : st.latency_us)
+    if (x >= 0) l.push_back(x);
+  if (l.empty()) die("no latency samples");
+  std::sort(l.begin(), l.end());
+  auto pct = [&](double q) { return l[std::min(l.size() - 1, std::size_t(q * double(l.size())))] / 1000.0; };
+  return fmt::format("p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms  ({} msgs at {:.0f}/s achieved, {} failed)", pct(0.50),
+                     pct(0.99), l.back() / 1000.0, l.size(), double(n) / send_secs, st.failed.load());
+}
+
+void run_suite(const std::string& name, const std::string& bootstrap, const options& o,
+               const std::function<void(const std::string&)>& prepare_topic) {
+  fmt::print("== {} ({})\n", name, bootstrap);
+  std::fflush(stdout);
+  struct step {
+    const char* label;
+    const char* topic;
+    long n;
+    std::size_t size;
+    const char* acks;
+  };
+  const step steps[] = {
+      {"produce 100 B acks=1  ", "b-small-1", o.small, 100, "1"},
+      {"produce 100 B acks=all", "b-small-all", o.small, 100, "all"},
+      {"produce 1 KB  acks=1  ", "b-large-1", o.large, 1024, "1"},
+      {"produce 1 KB  acks=all", "b-large-all", o.large, 1024, "all"},
+  };
+  for (auto& s : steps) {
+    prepare_topic(s.topic);
+    fmt::print("  {}  {}\n", s.label, produce(bootstrap, s.topic, s.n, s.size, s.acks).line());
+    std::fflush(stdout);
+  }
+  // The warm-up record makes each topic one longer than n.
+  fmt::print("  consume 100 B          {}\n", consume(bootstrap, "b-small-1", o.small + 1).line());
+  fmt::print("  consume 1 KB           {}\n", consume(bootstrap, "b-large-1", o.large + 1).line());
+  std::fflush(stdout);
+  prepare_topic("b-latency");
+  fmt::print("  latency 100 B acks=all at {}/s: {}\n", o.rate, latency(bootstrap, "b-latency", o.rate, o.latency_seconds));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--small") o.small = std::stol(next());
+    else if (a == "--large") o.large = std::stol(next());
+    else if (a == "--rate") o.rate = std::stoi(next());
+    else if (a == "--latency-seconds") o.latency_seconds = std::stod(next());
+    else if (a == "--target") o.target = next();
+    else if (a == "--data-dir") o.data_dir = next();
+    else if (a == "--set") {
+      std::string kv = next();
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) die("--set needs key=value");
+      o.broker_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (a == "--help" || a == "-h") {
+      fmt::print("usage: broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]\n"
+                 "                    [--target eddy|mock|both] [--data-dir DIR] [--set key=value ...]\n");
+      return 0;
+    } else {
+      die("unknown argument '" + a + "' (see --help)");
+    }
+  }
+  if (o.target != "eddy" && o.target != "mock" && o.target != "both") die("--target is eddy, mock or both");
+  fmt::print("broker_bench: librdkafka {}, {} x 100 B, {} x 1 KB, latency {} msgs/s for {} s, 1 partition, no compression\n",
+             rd_kafka_version_str(), o.small, o.large, o.rate, o.latency_seconds);
+  auto t0 = clock_type::now();
+  if (o.target != "mock") {
+    eddy::broker::embedded_broker_options bo;
+    bo.data_dir = o.data_dir;
+    bo.config = o.broker_settings;
+    bo.config.emplace("num.partitions", "1");
+    eddy::broker::embedded_broker broker(bo);
+    run_suite("eddy embedded broker, data in " + broker.data_dir(), broker.bootstrap_servers(), o,
+              [](const std::string&) {});  // auto-created with 1 partition
+    broker.stop();
+  }
+  if (o.target != "eddy") {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!owner) die(err);
+    rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(owner, 1);
+    if (!mc) die("rd_kafka_mock_cluster_new failed");
+    run_suite("librdkafka mock cluster (1 broker, in memory)", rd_kafka_mock_cluster_bootstraps(mc), o,
+              [&](const std::string& t) { rd_kafka_mock_topic_create(mc, t.c_str(), 1, 1); });
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(owner);
+  }
+  fmt::print("total {:.1f} s\n", std::chrono::duration<double>(clock_type::now() - t0).count());
+  return 0;
+}
