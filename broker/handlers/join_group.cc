@@ -15,7 +15,7 @@ void handle_join_group(request_ptr ctx) {
   jr.member_id = req.member_id;
   jr.group_instance_id = req.group_instance_id;
   jr.client_id = ctx->client_id();
-  jr.client_host = "/127.0.0.1";
+  jr.client_host = ctx->client_host();
   jr.session_timeout_ms = req.session_timeout_ms;
   jr.rebalance_timeout_ms = ctx->version() >= 1 ? req.rebalance_timeout_ms : -1;
   jr.protocol_type = req.protocol_type;

@@ -18,6 +18,8 @@ connection::connection(broker& b, asio::ip::tcp::socket socket, std::uint64_t id
     : broker_(b), socket_(std::move(socket)), id_(id) {
   boost::system::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto ep = socket_.remote_endpoint(ec);
+  client_host_ = ec ? "/unknown" : "/" + ep.address().to_string();
 }
 
 void connection::start() { read_size(); }
@@ -96,7 +98,8 @@ void connection::dispatch(protocol::bytes frame) {
     sink(std::move(out));
     return read_size();
   }
-  auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset, sink, id_);
+  auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset, sink, id_,
+                                              client_host_);
   try {
     h->handle(ctx);
   } catch (const protocol::decode_error& e) {

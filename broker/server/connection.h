@@ -46,6 +46,7 @@ class connection : public std::enable_shared_from_this<connection> {
   broker& broker_;
   boost::asio::ip::tcp::socket socket_;
   std::uint64_t id_;
+  std::string client_host_;
   std::uint8_t size_buf_[4];
   std::deque<std::shared_ptr<slot>> pending_;
   protocol::bytes write_buf_;

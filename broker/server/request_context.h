@@ -27,15 +27,17 @@ class request_context {
   using sink = std::function<void(protocol::bytes&& frame)>;  // empty frame = no response
 
   request_context(broker& b, protocol::request_header h, protocol::bytes frame, std::size_t body_offset, sink s,
-                  std::uint64_t connection_id)
+                  std::uint64_t connection_id, std::string client_host = "/127.0.0.1")
       : broker_(b), header_(std::move(h)), frame_(std::move(frame)), body_offset_(body_offset), sink_(std::move(s)),
-        connection_id_(connection_id) {}
+        connection_id_(connection_id), client_host_(std::move(client_host)) {}
 
   broker& owner() { return broker_; }
   const protocol::request_header& header() const { return header_; }
   std::int16_t version() const { return header_.api_version; }
   std::uint64_t connection_id() const { return connection_id_; }
   const std::string client_id() const { return header_.client_id.value_or(""); }
+  // The peer's address as Kafka reports it in DescribeGroups ("/127.0.0.1").
+  const std::string& client_host() const { return client_host_; }
 
   // Decodes the whole body as T in this request's version; throws protocol::decode_error
   // on malformed or trailing bytes (the server then closes the connection).
@@ -71,6 +73,7 @@ class request_context {
   std::size_t body_offset_;
   sink sink_;
   std::uint64_t connection_id_;
+  std::string client_host_;
   bool answered_ = false;
 };
 
