@@ -126,12 +126,14 @@ result produce(const std::string& bootstrap, const std::string& topic, long n, s
 }
 
 result consume(const std::string& bootstrap, const std::string& topic, long n) {
-  rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap, {{"fetch.wait.max.ms", "100"}, {"enable.partition.eof", "false"}});
+  rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap,
+                       {{"group.id", "broker-bench"},  // assign() needs one; nothing is committed
+                        {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", "100"}, {"enable.partition.eof", "false"}});
   rd_kafka_poll_set_consumer(c);
   auto* parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
   auto t0 = clock_type::now();
-  rd_kafka_assign(c, parts);
+  if (auto e = rd_kafka_assign(c, parts)) die(std::string("assign: ") + rd_kafka_err2str(e));
   rd_kafka_topic_partition_list_destroy(parts);
   long got = 0;
   double bytes = 0;

@@ -1,0 +1,437 @@
+// librdkafka 2.0.2's C API against an embedded broker, without consumer groups,
+// idempotence or transactions: acks=all producer with every compression codec, a
+// consumer on assign(), watermarks and offsets_for_times (ListOffsets), the admin API
+// (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs), and the errors a
+// client sees for an unknown topic, an existing topic and a bad partition count.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eddy/broker/embedded_broker.h"
+
+namespace eddy::broker {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct rk_deleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using rk_ptr = std::unique_ptr<rd_kafka_t, rk_deleter>;
+
+struct delivery {
+  rd_kafka_resp_err_t err;
+  std::int32_t partition;
+  std::int64_t offset;
+  std::string value;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* out = static_cast<std::vector<delivery>*>(opaque);
+  out->push_back({m->err, m->partition, m->offset,
+                  m->payload ? std::string(static_cast<const char*>(m->payload), m->len) : std::string("<null>")});
+}
+
+rk_ptr make_client(rd_kafka_type_t type, const std::string& bootstrap, const std::map<std::string, std::string>& extra,
+                   std::vector<delivery>* deliveries = nullptr) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::map<std::string, std::string> all = {{"bootstrap.servers", bootstrap}, {"log_level", "3"}};
+  for (auto& [k, v] : extra) all[k] = v;
+  for (auto& [k, v] : all) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      ADD_FAILURE() << k << ": " << err;
+    }
+  }
+  if (deliveries) {
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, deliveries);
+  }
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (!rk) {
+    ADD_FAILURE() << "rd_kafka_new: " << err;
+    rd_kafka_conf_destroy(conf);
+  }
+  return rk_ptr(rk);
+}
+
+struct consumed {
+  std::int32_t partition;
+  std::int64_t offset;
+  std::optional<std::string> key, value;
+  std::int64_t timestamp;
+  rd_kafka_timestamp_type_t ts_type;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+// Reads from the given (partition, start offset) pairs of `topic` until `want` records arrived
+// or the deadline passed. assign() only: no subscription, no rebalance, no commits.
+std::vector<consumed> consume(const std::string& bootstrap, const std::string& topic,
+                              const std::vector<std::pair<int, std::int64_t>>& starts, std::size_t want,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+  auto c = make_client(RD_KAFKA_CONSUMER, bootstrap,
+                       // assign() needs a group.id, but no group protocol runs and nothing is committed.
+                       {{"group.id", "plain-reader"}, {"enable.auto.commit", "false"},
+                        {"enable.partition.eof", "false"}, {"fetch.wait.max.ms", "50"}});
+  rd_kafka_poll_set_consumer(c.get());
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(int(starts.size()));
+  for (auto& [p, off] : starts) rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = off;
+  EXPECT_EQ(rd_kafka_assign(c.get(), parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::vector<consumed> out;
+  auto deadline = clock_type::now() + timeout;
+  while (out.size() < want && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 100);
+    if (!m) continue;
+    if (m->err) {
+      ADD_FAILURE() << "consumer error: " << rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    consumed r;
+    r.partition = m->partition;
+    r.offset = m->offset;
+    if (m->key) r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) r.value = std::string(static_cast<const char*>(m->payload), m->len);
+    r.timestamp = rd_kafka_message_timestamp(m, &r.ts_type);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+        r.headers.emplace_back(name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size))
+                                         : std::nullopt);
+      }
+    }
+    out.push_back(std::move(r));
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(c.get());
+  return out;
+}
+
+void flush_ok(rd_kafka_t* p) { ASSERT_EQ(rd_kafka_flush(p, 15000), RD_KAFKA_RESP_ERR_NO_ERROR); }
+
+// Runs one admin call and returns the result event (caller destroys it).
+template <class Fn>
+rd_kafka_event_t* admin_call(rd_kafka_t* rk, Fn&& fn) {
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_ANY);
+  char err[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts, 10000, err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, 5000, err, sizeof err);
+  fn(opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 20000);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  return ev;
+}
+
+// Per-topic error codes of a CreateTopics/DeleteTopics/CreatePartitions result.
+std::map<std::string, rd_kafka_resp_err_t> topic_errors(const rd_kafka_topic_result_t** res, size_t n) {
+  std::map<std::string, rd_kafka_resp_err_t> out;
+  for (size_t i = 0; i < n; ++i) out[rd_kafka_topic_result_name(res[i])] = rd_kafka_topic_result_error(res[i]);
+  return out;
+}
+
+std::map<std::string, rd_kafka_resp_err_t> create_topics(rd_kafka_t* rk, std::vector<rd_kafka_NewTopic_t*> topics) {
+  rd_kafka_event_t* ev = admin_call(rk, [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+    rd_kafka_CreateTopics(rk, topics.data(), topics.size(), o, q);
+  });
+  for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
+  EXPECT_NE(ev, nullptr);
+  if (!ev) return {};
+  EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+  size_t n = 0;
+  auto* res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+  auto out = topic_errors(res, n);
+  rd_kafka_event_destroy(ev);
+  return out;
+}
+
+rd_kafka_NewTopic_t* new_topic(const std::string& name, int partitions,
+                               const std::map<std::string, std::string>& configs = {}) {
+  char err[256];
+  rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(name.c_str(), partitions, 1, err, sizeof err);
+  EXPECT_NE(t, nullptr) << err;
+  for (auto& [k, v] : configs) rd_kafka_NewTopic_set_config(t, k.c_str(), v.c_str());
+  return t;
+}
+
+// Partition count of `topic` from a Metadata request, or -1 when the broker reports an error.
+int partition_count(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int n = -2;
+  if (rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+    n = md->topics[0].err ? -1 : md->topics[0].partition_cnt;
+  }
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  return n;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// True when a full Metadata listing (which never auto-creates) contains `topic`.
+bool topic_listed(rd_kafka_t* rk, const std::string& topic) {
+  const rd_kafka_metadata_t* md = nullptr;
+  bool found = false;
+  if (rd_kafka_metadata(rk, 1, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < md->topic_cnt; ++i) found = found || topic == md->topics[i].topic;
+  }
+  if (md) rd_kafka_metadata_destroy(md);
+  return found;
+}
+
+bool is_unknown_partition(rd_kafka_resp_err_t e) {
+  // librdkafka answers from its metadata cache (client-side codes) or passes the broker's code on.
+  return e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+         e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+}
+
+class librdkafka_plain_test : public ::testing::Test {
+ protected:
+  embedded_broker broker_{embedded_broker_options{{}, "127.0.0.1:0", {{"num.partitions", "1"}}}};
+  std::string bootstrap_ = broker_.bootstrap_servers();
+};
+
+TEST_F(librdkafka_plain_test, acks_all_producer_and_assign_consumer_with_every_codec) {
+  const std::int64_t t0 = now_ms() - 600000;  // recent: older records would fall to retention.ms
+  for (std::string codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    SCOPED_TRACE(codec);
+    const std::string topic = "plain-" + codec;
+    std::vector<delivery> dr;
+    auto p = make_client(RD_KAFKA_PRODUCER, bootstrap_,
+                         {{"acks", "all"}, {"compression.codec", codec}, {"linger.ms", "20"}, {"enable.idempotence", "false"}},
+                         &dr);
+    const int n = 400;
+    for (int i = 0; i < n; ++i) {
+      std::string key = "key-" + std::to_string(i);
+      std::string value = codec + "-value-" + std::to_string(i) + std::string(std::size_t(i % 97), 'x');
+      std::string h = std::to_string(i);
+      rd_kafka_resp_err_t e;
+      if (i % 10 == 9) {  // a null value and a null header value now and then
+        e = rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(nullptr, 0),
+                              RD_KAFKA_V_HEADER("n", h.data(), ssize_t(h.size())), RD_KAFKA_V_HEADER("nul", nullptr, 0),
+                              RD_KAFKA_V_TIMESTAMP(t0 + i), RD_KAFKA_V_END);
+      } else {
+        e = rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_HEADER("n", h.data(), ssize_t(h.size())), RD_KAFKA_V_TIMESTAMP(t0 + i),
+                              RD_KAFKA_V_END);
+      }
+      ASSERT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    flush_ok(p.get());
+    while (dr.size() < std::size_t(n) && rd_kafka_poll(p.get(), 100) >= 0 && dr.size() < std::size_t(n)) {
+    }
+    ASSERT_EQ(dr.size(), std::size_t(n));
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(dr[std::size_t(i)].err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(dr[std::size_t(i)].err);
+      EXPECT_EQ(dr[std::size_t(i)].offset, i);
+    }
+
+    auto got = consume(bootstrap_, topic, {{0, RD_KAFKA_OFFSET_BEGINNING}}, std::size_t(n));
+    ASSERT_EQ(got.size(), std::size_t(n));
+    for (int i = 0; i < n; ++i) {
+      const auto& r = got[std::size_t(i)];
+      EXPECT_EQ(r.offset, i);
+      EXPECT_EQ(r.key, "key-" + std::to_string(i));
+      if (i % 10 == 9) {
+        EXPECT_FALSE(r.value.has_value()) << "offset " << i;
+        ASSERT_EQ(r.headers.size(), 2u);
+        EXPECT_EQ(r.headers[1].first, "nul");
+        EXPECT_FALSE(r.headers[1].second.has_value());
+      } else {
+        EXPECT_EQ(r.value, codec + "-value-" + std::to_string(i) + std::string(std::size_t(i % 97), 'x'));
+        ASSERT_EQ(r.headers.size(), 1u);
+      }
+      EXPECT_EQ(r.headers[0].first, "n");
+      EXPECT_EQ(r.headers[0].second, std::to_string(i));
+      EXPECT_EQ(r.timestamp, t0 + i);
+      EXPECT_EQ(r.ts_type, RD_KAFKA_TIMESTAMP_CREATE_TIME);
+    }
+    // Start in the middle of a (compressed) batch: records before the start offset are not delivered.
+    auto mid = consume(bootstrap_, topic, {{0, 123}}, std::size_t(n - 123));
+    ASSERT_EQ(mid.size(), std::size_t(n - 123));
+    EXPECT_EQ(mid.front().offset, 123);
+    EXPECT_EQ(mid.back().offset, n - 1);
+  }
+}
+
+TEST_F(librdkafka_plain_test, watermarks_and_offsets_for_times) {
+  auto admin = make_client(RD_KAFKA_PRODUCER, bootstrap_, {});
+  ASSERT_EQ(create_topics(admin.get(), {new_topic("wm", 2)})["wm"], RD_KAFKA_RESP_ERR_NO_ERROR);
+  std::vector<delivery> dr;
+  auto p = make_client(RD_KAFKA_PRODUCER, bootstrap_, {{"acks", "all"}, {"linger.ms", "5"}}, &dr);
+  const std::int64_t t0 = now_ms() - 600000;  // recent: older records would fall to retention.ms
+  // Partition 0: 50 records at t0 + 10*i. Partition 1: 7 records.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC("wm"), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE((void*)"v", 1),
+                                RD_KAFKA_V_TIMESTAMP(t0 + 10 * i), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC("wm"), RD_KAFKA_V_PARTITION(1), RD_KAFKA_V_VALUE((void*)"w", 1),
+                                RD_KAFKA_V_TIMESTAMP(t0), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  flush_ok(p.get());
+
+  std::int64_t lo = -5, hi = -5;
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(p.get(), "wm", 0, &lo, &hi, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(lo, 0);
+  EXPECT_EQ(hi, 50);
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(p.get(), "wm", 1, &lo, &hi, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(lo, 0);
+  EXPECT_EQ(hi, 7);
+
+  auto* q = rd_kafka_topic_partition_list_new(4);
+  rd_kafka_topic_partition_list_add(q, "wm", 0)->offset = t0 + 125;  // first record with ts >= t0+125 is #13
+  rd_kafka_topic_partition_list_add(q, "wm", 1)->offset = t0 + 1;    // after every record: -1 (end)
+  ASSERT_EQ(rd_kafka_offsets_for_times(p.get(), q, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(rd_kafka_topic_partition_list_find(q, "wm", 0)->offset, 13);
+  EXPECT_EQ(rd_kafka_topic_partition_list_find(q, "wm", 0)->err, RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(rd_kafka_topic_partition_list_find(q, "wm", 1)->offset, -1);
+  rd_kafka_topic_partition_list_destroy(q);
+
+  q = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_add(q, "wm", 0)->offset = t0 + 10 * 49;  // exact timestamp of the last record
+  rd_kafka_topic_partition_list_add(q, "wm", 1)->offset = 0;             // before everything
+  ASSERT_EQ(rd_kafka_offsets_for_times(p.get(), q, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(rd_kafka_topic_partition_list_find(q, "wm", 0)->offset, 49);
+  EXPECT_EQ(rd_kafka_topic_partition_list_find(q, "wm", 1)->offset, 0);
+  rd_kafka_topic_partition_list_destroy(q);
+
+  // A partition that does not exist.
+  auto e = rd_kafka_query_watermark_offsets(p.get(), "wm", 5, &lo, &hi, 3000);
+  EXPECT_TRUE(is_unknown_partition(e)) << rd_kafka_err2name(e);
+}
+
+TEST_F(librdkafka_plain_test, admin_create_describe_partitions_delete_and_errors) {
+  auto rk = make_client(RD_KAFKA_PRODUCER, bootstrap_, {});
+  auto errs = create_topics(rk.get(), {new_topic("adm-a", 3, {{"retention.ms", "86400000"}, {"cleanup.policy", "compact"}}),
+                                       new_topic("adm-b", 1)});
+  EXPECT_EQ(errs["adm-a"], RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(errs["adm-b"], RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(partition_count(rk.get(), "adm-a"), 3);
+
+  // Already exists.
+  errs = create_topics(rk.get(), {new_topic("adm-a", 3)});
+  EXPECT_EQ(errs["adm-a"], RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
+  // Invalid partition count (0 is refused by the broker; librdkafka lets it through).
+  char errbuf[256];
+  rd_kafka_NewTopic_t* zero = rd_kafka_NewTopic_new("adm-zero", 0, 1, errbuf, sizeof errbuf);
+  if (zero) {
+    errs = create_topics(rk.get(), {zero});
+    EXPECT_EQ(errs["adm-zero"], RD_KAFKA_RESP_ERR_INVALID_PARTITIONS);
+    EXPECT_FALSE(topic_listed(rk.get(), "adm-zero"));
+  }
+  // An unknown config name is refused.
+  errs = create_topics(rk.get(), {new_topic("adm-badcfg", 1, {{"no.such.config", "1"}})});
+  EXPECT_EQ(errs["adm-badcfg"], RD_KAFKA_RESP_ERR_INVALID_CONFIG);
+
+  // DescribeConfigs.
+  {
+    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, "adm-a");
+    rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+      rd_kafka_DescribeConfigs(rk.get(), &res, 1, o, q);
+    });
+    rd_kafka_ConfigResource_destroy(res);
+    ASSERT_NE(ev, nullptr);
+    ASSERT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+    size_t n = 0;
+    auto* rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+    ASSERT_EQ(n, 1u);
+    EXPECT_EQ(rd_kafka_ConfigResource_error(rs[0]), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t ne = 0;
+    auto* entries = rd_kafka_ConfigResource_configs(rs[0], &ne);
+    std::map<std::string, std::pair<std::string, bool>> cfg;  // name -> (value, is_default)
+    for (size_t i = 0; i < ne; ++i) {
+      const char* v = rd_kafka_ConfigEntry_value(entries[i]);
+      cfg[rd_kafka_ConfigEntry_name(entries[i])] = {v ? v : "<null>", rd_kafka_ConfigEntry_is_default(entries[i]) != 0};
+    }
+    EXPECT_EQ(cfg["retention.ms"], std::make_pair(std::string("86400000"), false));
+    EXPECT_EQ(cfg["cleanup.policy"], std::make_pair(std::string("compact"), false));
+    ASSERT_TRUE(cfg.count("segment.bytes")) << "defaults are listed too";
+    EXPECT_TRUE(cfg["segment.bytes"].second);
+    rd_kafka_event_destroy(ev);
+  }
+
+  // CreatePartitions: grow 3 -> 5; shrinking or keeping the count is INVALID_PARTITIONS.
+  auto create_partitions = [&](const std::string& topic, size_t count) {
+    rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), count, errbuf, sizeof errbuf);
+    rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+      rd_kafka_CreatePartitions(rk.get(), &np, 1, o, q);
+    });
+    rd_kafka_NewPartitions_destroy(np);
+    EXPECT_NE(ev, nullptr);
+    if (!ev) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    size_t n = 0;
+    auto* res = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+    auto e = topic_errors(res, n)[topic];
+    rd_kafka_event_destroy(ev);
+    return e;
+  };
+  EXPECT_EQ(create_partitions("adm-a", 5), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(partition_count(rk.get(), "adm-a"), 5);
+  EXPECT_EQ(create_partitions("adm-a", 2), RD_KAFKA_RESP_ERR_INVALID_PARTITIONS);
+  EXPECT_EQ(create_partitions("adm-a", 5), RD_KAFKA_RESP_ERR_INVALID_PARTITIONS);
+  EXPECT_EQ(create_partitions("adm-nope", 5), RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  EXPECT_EQ(partition_count(rk.get(), "adm-a"), 5);
+
+  // DeleteTopics, then an unknown one.
+  auto delete_topic = [&](const std::string& topic) {
+    rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
+    rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+      rd_kafka_DeleteTopics(rk.get(), &dt, 1, o, q);
+    });
+    rd_kafka_DeleteTopic_destroy(dt);
+    EXPECT_NE(ev, nullptr);
+    if (!ev) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    size_t n = 0;
+    auto* res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+    auto e = topic_errors(res, n)[topic];
+    rd_kafka_event_destroy(ev);
+    return e;
+  };
+  EXPECT_EQ(delete_topic("adm-b"), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(delete_topic("adm-b"), RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  EXPECT_EQ(partition_count(rk.get(), "adm-a"), 5);
+}
+
+TEST(librdkafka_plain_errors_test, unknown_topic_without_auto_create) {
+  embedded_broker broker(embedded_broker_options{{}, "127.0.0.1:0", {{"auto.create.topics.enable", "false"}}});
+  std::vector<delivery> dr;
+  auto p = make_client(RD_KAFKA_PRODUCER, broker.bootstrap_servers(),
+                       {{"acks", "all"}, {"message.timeout.ms", "3000"}, {"topic.metadata.propagation.max.ms", "200"}},
+                       &dr);
+  ASSERT_EQ(rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC("missing"), RD_KAFKA_V_VALUE((void*)"x", 1), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_flush(p.get(), 10000);
+  ASSERT_EQ(dr.size(), 1u);
+  EXPECT_TRUE(dr[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || dr[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      << rd_kafka_err2name(dr[0].err);
+  // Asking for it by name does not create it.
+  EXPECT_EQ(partition_count(p.get(), "missing"), -1);
+  EXPECT_FALSE(topic_listed(p.get(), "missing"));
+  std::int64_t lo, hi;
+  auto e = rd_kafka_query_watermark_offsets(p.get(), "missing", 0, &lo, &hi, 3000);
+  EXPECT_TRUE(is_unknown_partition(e)) << rd_kafka_err2name(e);
+}
+
+}  // namespace
+}  // namespace eddy::broker
