@@ -53,7 +53,7 @@ struct windowed_aggregate_node final : node {
 }  // namespace
 
 node_factory windowed_aggregate(std::string store, any_serde key_serde, any_serde agg_serde, time_windows windows,
-                                initializer init, aggregator adder, windowed_key_maker make_key) {
+                                initializer init, aggregator adder, windowed_key_maker make_key, int64_t retention_ms) {
   return [=] {
     auto n = std::make_unique<windowed_aggregate_node>();
     n->store_name = store;
@@ -64,6 +64,7 @@ node_factory windowed_aggregate(std::string store, any_serde key_serde, any_serd
     n->init_fn = init;
     n->adder = adder;
     n->make_key = make_key;
+    n->retention = retention_ms;
     return n;
   };
 }

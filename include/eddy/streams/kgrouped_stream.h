@@ -110,11 +110,12 @@ class time_windowed_kstream {
   template <class I, class F, class VA = std::decay_t<std::invoke_result_t<I>>>
   ktable<windowed<K>, VA> aggregate(I init, F f, materialized<K, VA> m = {}) const {
     auto w = w_;
+    int64_t retention = m.retention_ms.value_or(24LL * 3600 * 1000);
     auto t = g_.template build<VA>(m, detail::store_type::window, [&](const std::string& store, const serde<K>& ks, const serde<VA>& vs) {
       return detail::ops::windowed_aggregate(store, detail::erase(ks), detail::erase(vs), w, [init] { return std::any(VA(init())); },
                                              [f](const std::any& k, const std::any& v, const std::any& agg) {
                                                return std::any(VA(f(detail::value_of<K>(k), detail::value_of<V>(v), detail::value_of<VA>(agg))));
-                                             }, [](const std::any& k, window win) { return std::any(windowed<K>{detail::value_of<K>(k), win}); });
+                                             }, [](const std::any& k, window win) { return std::any(windowed<K>{detail::value_of<K>(k), win}); }, retention);
     }, {}, w_.grace_ms);
     auto ks = m.key_serde.valid() ? m.key_serde : g_.key_serde();
     return ktable<windowed<K>, VA>(t.graph(), t.node(), ks.valid() ? time_windowed_serde(ks, w_.size_ms) : serde<windowed<K>>{},
@@ -132,11 +133,12 @@ class time_windowed_kstream {
   template <class F>
   ktable<windowed<K>, V> aggregate_reduce(F f, materialized<K, V> m) const {
     auto w = w_;
+    int64_t retention = m.retention_ms.value_or(24LL * 3600 * 1000);
     auto t = g_.template build<V>(m, detail::store_type::window, [&](const std::string& store, const serde<K>& ks, const serde<V>& vs) {
       return detail::ops::windowed_aggregate(store, detail::erase(ks), detail::erase(vs), w, nullptr,
                                              [f](const std::any&, const std::any& v, const std::any& agg) {
                                                return std::any(V(f(detail::value_of<V>(agg), detail::value_of<V>(v))));
-                                             }, [](const std::any& k, window win) { return std::any(windowed<K>{detail::value_of<K>(k), win}); });
+                                             }, [](const std::any& k, window win) { return std::any(windowed<K>{detail::value_of<K>(k), win}); }, retention);
     }, {}, w_.grace_ms);
     auto ks = m.key_serde.valid() ? m.key_serde : g_.key_serde();
     return ktable<windowed<K>, V>(t.graph(), t.node(), ks.valid() ? time_windowed_serde(ks, w_.size_ms) : serde<windowed<K>>{},

@@ -135,18 +135,10 @@ class ktable {
     using detail::ops::join_kind;
     auto self = materialize();
     auto other = other_in.materialize();
-    auto jf = [f, kind](const std::any&, const std::any& l, const std::any& r) {
-      const V* lv = std::any_cast<V>(&l);
-      const VO* rv = std::any_cast<VO>(&r);
-      if constexpr (std::is_invocable_v<F, const V&, const VO&>) {
-        return std::any(f(*lv, *rv));
-      } else if constexpr (std::is_invocable_v<F, const V&, const std::optional<VO>&>) {
-        return std::any(f(*lv, rv ? std::optional<VO>(*rv) : std::nullopt));
-      } else {
-        return std::any(f(lv ? std::optional<V>(*lv) : std::nullopt, rv ? std::optional<VO>(*rv) : std::nullopt));
-      }
-    };
     using VR = detail::joiner_result_t<F, V, VO>;
+    auto jf = [f, k = static_cast<int>(kind)](const std::any&, const std::any& l, const std::any& r) mutable {
+      return detail::call_joiner<VR, V, VO>(f, k, l, r);
+    };
     int l = detail::add_processor(*g_, "KTABLE-JOINTHIS", {self.node()},
                                   detail::ops::table_table_join(other.queryable_store_name(), detail::erase(ks_),
                                                                 detail::erase(other.value_serde()), jf, kind, true),

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -87,6 +88,26 @@ using joiner_result_t = std::decay_t<typename std::conditional_t<
     std::conditional_t<std::is_invocable_v<F, const A&, const std::optional<B>&>,
                        std::invoke_result<F, const A&, const std::optional<B>&>,
                        std::invoke_result<F, const std::optional<A>&, const std::optional<B>&>>>::type>;
+
+// Calls a joiner by join kind: inner (A, B), left (A, optional<B>), outer (optional<A>,
+// optional<B>). Dispatch is by kind, not by overload: a lambda taking optionals also
+// accepts plain values, so invocability alone cannot tell left from inner.
+template <class R, class A, class B, class F>
+std::any call_joiner(F& f, int kind, const std::any& l, const std::any& r) {
+  const A* lv = std::any_cast<A>(&l);
+  const B* rv = std::any_cast<B>(&r);
+  auto ol = lv ? std::optional<A>(*lv) : std::nullopt;
+  auto orv = rv ? std::optional<B>(*rv) : std::nullopt;
+  if (kind == 0) {
+    if constexpr (std::is_invocable_v<F, const A&, const B&>) return std::any(R(f(*lv, *rv)));
+  } else if (kind == 1) {
+    if constexpr (std::is_invocable_v<F, const A&, const std::optional<B>&>) return std::any(R(f(*lv, orv)));
+  } else {
+    if constexpr (std::is_invocable_v<F, const std::optional<A>&, const std::optional<B>&>) return std::any(R(f(ol, orv)));
+  }
+  throw std::logic_error("joiner signature does not match the join kind: inner joins take (V, VO), left joins "
+                         "(V, std::optional<VO>), outer joins (std::optional<V>, std::optional<VO>)");
+}
 
 // Where the record being processed came from (source topic coordinates).
 struct record_origin {

@@ -80,13 +80,8 @@ auto kstream<K, V>::stream_join(const kstream<K, VO>& other_in, F f, join_window
   detail::store_spec s2{other_store, detail::store_type::window, true, true, retention};
   detail::add_store(*g_, s1);
   detail::add_store(*g_, s2);
-  auto jf = [f](const std::any&, const std::any& l, const std::any& r) {
-    const V* lv = std::any_cast<V>(&l);
-    const VO* rv = std::any_cast<VO>(&r);
-    if constexpr (std::is_invocable_v<F, const V&, const VO&>) return std::any(VR(f(*lv, *rv)));
-    else if constexpr (std::is_invocable_v<F, const V&, const std::optional<VO>&>)
-      return std::any(VR(f(*lv, rv ? std::optional<VO>(*rv) : std::nullopt)));
-    else return std::any(VR(f(lv ? std::optional<V>(*lv) : std::nullopt, rv ? std::optional<VO>(*rv) : std::nullopt)));
+  auto jf = [f, k = static_cast<int>(kind)](const std::any&, const std::any& l, const std::any& r) mutable {
+    return detail::call_joiner<VR, V, VO>(f, k, l, r);
   };
   auto kse = detail::erase(ks_);
   auto vse = detail::erase(vs_);

@@ -54,7 +54,7 @@ node_factory table_aggregate(std::string store, any_serde key_serde, any_serde a
 using windowed_key_maker = std::function<std::any(const std::any& key, window w)>;
 // init empty = reduce. Forwards change(old, new) keyed by make_key(key, window).
 node_factory windowed_aggregate(std::string store, any_serde key_serde, any_serde agg_serde, time_windows windows,
-                                initializer init, aggregator adder, windowed_key_maker make_key);
+                                initializer init, aggregator adder, windowed_key_maker make_key, int64_t retention_ms);
 // merger(key, agg1, agg2) combines sessions that a new record bridges.
 node_factory session_aggregate(std::string store, any_serde key_serde, any_serde agg_serde, session_windows windows,
                                initializer init, aggregator adder, aggregator merger, windowed_key_maker make_key);
