@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
         for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(out.c_str()), RD_KAFKA_V_KEY(m->key, m->key_len),
                           RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        rd_kafka_topic_partition_list_upsert(offsets, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset + 1;
+        auto* tp = rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(m->rkt), m->partition);
+        if (!tp) tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt), m->partition);
+        tp->offset = m->offset + 1;
         std::cout << std::string(static_cast<const char*>(m->payload), m->len) << " -> " << v << "\n";
         ++processed;
       }
