@@ -12,6 +12,10 @@ namespace eddy::broker::handlers {
 
 inline std::int16_t code(protocol::error_code e) { return std::int16_t(e); }
 
+// Each partition is a folder of files on this one node; a request for millions of them
+// would stall the broker for minutes, so counts above this are refused (INVALID_PARTITIONS).
+inline constexpr std::int32_t max_partitions_per_topic = 1000;
+
 // Makes sure `topic` exists, creating it with num.partitions when auto-creation is on
 // and `allow_auto_create`. Returns none, unknown_topic_or_partition or invalid_topic_exception.
 inline protocol::error_code ensure_topic(broker& b, const std::string& topic, bool allow_auto_create) {

@@ -25,6 +25,11 @@ void handle_create_partitions(request_ptr ctx) {
       r.error_message = "topic has " + std::to_string(info->partition_count) + " partitions; the new count must be larger";
       continue;
     }
+    if (t.count > max_partitions_per_topic) {
+      r.error_code = code(error_code::invalid_partitions);
+      r.error_message = "at most " + std::to_string(max_partitions_per_topic) + " partitions per topic";
+      continue;
+    }
     if (t.assignments && std::int32_t(t.assignments->size()) != t.count - info->partition_count) {
       r.error_code = code(error_code::invalid_replica_assignment);
       r.error_message = "one assignment per new partition is required";

@@ -48,8 +48,9 @@ void handle_create_topics(request_ptr ctx) {
       partitions = std::int32_t(t.assignments.size());
     }
     if (partitions == -1) partitions = b.config().num_partitions;
-    if (partitions <= 0) {
-      fail(error_code::invalid_partitions, "number of partitions must be positive");
+    if (partitions <= 0 || partitions > max_partitions_per_topic) {
+      fail(error_code::invalid_partitions,
+           "number of partitions must be between 1 and " + std::to_string(max_partitions_per_topic));
       continue;
     }
     if (t.replication_factor != -1 && t.replication_factor != 1 && t.assignments.empty()) {

@@ -182,3 +182,34 @@ TEST_F(produce_fetch_test, list_offsets_earliest_latest_and_by_time) {
 
 }  // namespace
 }  // namespace eddy::broker
+
+namespace eddy::broker {
+namespace {
+
+TEST(admin_limits_test, absurd_partition_counts_are_refused_quickly) {
+  embedded_broker b;
+  auto s = b.bootstrap_servers();
+  test::raw_client c(std::uint16_t(std::stoi(s.substr(s.rfind(':') + 1))));
+  protocol::create_topics_request ct;
+  ct.topics.push_back({"huge", 2147483647, 1, {}, {}});
+  ct.topics.push_back({"bad/name", 1, 1, {}, {}});
+  ct.topics.push_back({"rf3", 1, 3, {}, {}});
+  ct.timeout_ms = 1000;
+  auto r = c.call<protocol::create_topics_response>(ct, 4);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->topics[0].error_code, std::int16_t(protocol::error_code::invalid_partitions));
+  EXPECT_EQ(r->topics[1].error_code, std::int16_t(protocol::error_code::invalid_topic_exception));
+  EXPECT_EQ(r->topics[2].error_code, std::int16_t(protocol::error_code::invalid_replication_factor));
+  ct.topics = {{"ok", 2, 1, {}, {}}};
+  ASSERT_EQ(c.call<protocol::create_topics_response>(ct, 4)->topics[0].error_code, 0);
+  protocol::create_partitions_request cp;
+  cp.topics.push_back({"ok", 2000000000, std::nullopt});
+  cp.topics.push_back({"ok", 1, std::nullopt});
+  auto p = c.call<protocol::create_partitions_response>(cp, 1);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->results[0].error_code, std::int16_t(protocol::error_code::invalid_partitions));
+  EXPECT_EQ(p->results[1].error_code, std::int16_t(protocol::error_code::invalid_partitions));
+}
+
+}  // namespace
+}  // namespace eddy::broker
