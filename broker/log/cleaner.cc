@@ -59,7 +59,15 @@ bool needs_cleaning(const partition_log& log, std::int64_t now_ms) {
   if (!log.config().cleanup_compact) return false;
   if (now_ms >= log.next_clean_expiry()) return true;
   range r = cleanable_range(log, now_ms);
-  return r.end > log.cleaned_up_to() && !r.segments.empty();
+  if (r.segments.empty() || r.end <= log.cleaned_up_to()) return false;
+  // Kafka's min.cleanable.dirty.ratio default: rewrite the log only once at least half of
+  // it is new since the last pass, so compaction costs O(data) overall, not O(data) per roll.
+  std::uint64_t dirty = 0, total = 0;
+  for (const segment* s : r.segments) {
+    total += s->size();
+    if (s->base_offset() >= log.cleaned_up_to()) dirty += s->size();
+  }
+  return total == 0 || dirty * 2 >= total;
 }
 
 result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes) {

@@ -41,8 +41,9 @@ struct clean_stats {
   bool pass_completed = false;
 };
 
-// True when a pass would do something: new closed data since the last pass, or a
-// retained tombstone/marker whose delete.retention.ms has expired.
+// True when a pass is worth running: at least half of the cleanable bytes are new since
+// the last completed pass (Kafka's default min.cleanable.dirty.ratio of 0.5), or a
+// retained tombstone/marker's delete.retention.ms has expired.
 bool needs_cleaning(const partition_log& log, std::int64_t now_ms);
 
 // Runs (part of) one compaction pass over `log`. `budget_bytes` bounds the bytes of

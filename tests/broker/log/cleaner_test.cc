@@ -182,6 +182,19 @@ TEST(cleaner, never_touches_data_at_or_above_the_lso) {
   EXPECT_EQ(recs[1].offset, 1);
 }
 
+TEST(cleaner, waits_until_half_the_log_is_dirty) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0", 200);
+  for (int i = 0; i < 20; ++i) put(*log, {{"k" + std::to_string(i), std::string(120, 'v')}});
+  ASSERT_TRUE(clean_partition(*log, 2000, 1 << 30).ok());  // unique keys: nothing removed
+  EXPECT_FALSE(needs_cleaning(*log, 2000));
+  put(*log, {{"k0", std::string(120, 'w')}});
+  put(*log, {{"k1", std::string(120, 'w')}});
+  EXPECT_FALSE(needs_cleaning(*log, 2000));  // a little new data over a big clean log
+  for (int i = 0; i < 20; ++i) put(*log, {{"k" + std::to_string(i), std::string(120, 'z')}});
+  EXPECT_TRUE(needs_cleaning(*log, 2000));
+}
+
 TEST(cleaner, runs_from_log_manager_tick) {
   temp_dir d;
   auto lm = log_manager::open(d.path(), {});
