@@ -1,11 +1,12 @@
-// streams_app against librdkafka's mock cluster: internal topics, EOS commit loop, restore.
+// streams_app against Eddy's embedded broker: internal topics created by the app, the EOS
+// commit loop, restore from the changelog.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "eddy/streams/stream_builder.h"
 #include "eddy/streams/streams_app.h"
-#include "tests/streams/runtime/mock_cluster.h"
+#include "tests/streams/runtime/test_cluster.h"
 
 using namespace eddy::streams;
 
@@ -35,13 +36,9 @@ std::string temp_dir(const std::string& name) {
 }
 
 void run_counts(const std::string& guarantee) {
-  test_support::mock_cluster mc;
+  test_support::test_cluster mc;
   mc.create_topic("page-views", 2);
   mc.create_topic("page-view-counts", 2);
-  // librdkafka 2.0.2's mock cluster does not answer CreateTopics: pre-create the internal topics
-  // (against a real broker the app creates them itself).
-  mc.create_topic("counts-" + guarantee + "-counts-repartition", 2);
-  mc.create_topic("counts-" + guarantee + "-counts-changelog", 2);
   std::vector<std::pair<std::string, std::string>> input;
   std::map<std::string, int> truth;
   for (int i = 0; i < 300; ++i) {
@@ -71,12 +68,12 @@ void run_counts(const std::string& guarantee) {
 
 }  // namespace
 
-TEST(streams_app, counts_exactly_once_on_mock_cluster) { run_counts("exactly_once_v2"); }
+TEST(streams_app, counts_exactly_once) { run_counts("exactly_once_v2"); }
 
-TEST(streams_app, counts_at_least_once_on_mock_cluster) { run_counts("at_least_once"); }
+TEST(streams_app, counts_at_least_once) { run_counts("at_least_once"); }
 
 TEST(streams_app, missing_source_topic_is_a_clear_error) {
-  test_support::mock_cluster mc;
+  test_support::test_cluster mc;
   streams_config cfg{{"application.id", "missing"}, {"bootstrap.servers", mc.bootstrap()}, {"state.dir", temp_dir("missing")}};
   streams_app app(counts_topology(), cfg);
   auto st = app.start();
@@ -94,19 +91,15 @@ TEST(streams_app, bad_config_is_reported) {
 
 // A second instance with no local state restores the counts from the changelog, and one
 // that keeps its RocksDB state replays only the tail: either way counting continues exactly.
-// Runs at_least_once: with librdkafka 2.0.2's mock cluster, offsets committed through
-// send_offsets_to_transaction were not seen by the next instance of the group (it reprocessed
-// from the start), so the exactly-once variant of this test belongs on Eddy's broker.
+// Runs exactly_once_v2: offsets are committed with the outputs in one transaction.
 TEST(streams_app, restores_state_from_changelog_after_restart) {
-  test_support::mock_cluster mc;
+  test_support::test_cluster mc;
   mc.create_topic("page-views", 2);
   mc.create_topic("page-view-counts", 2);
-  mc.create_topic("restore-counts-repartition", 2);
-  mc.create_topic("restore-counts-changelog", 2);
   std::string dir1 = temp_dir("restore1"), dir2 = temp_dir("restore2");
   auto cfg = [&](const std::string& dir) {
     return streams_config{{"application.id", "restore"}, {"bootstrap.servers", mc.bootstrap()},
-                          {"processing.guarantee", "at_least_once"}, {"commit.interval.ms", "100"}, {"state.dir", dir}, {"eddy.log", "false"}};
+                          {"processing.guarantee", "exactly_once_v2"}, {"commit.interval.ms", "100"}, {"state.dir", dir}, {"eddy.log", "false"}};
   };
   auto wait_for = [&](const std::map<std::string, std::string>& want) {
     auto out = mc.consume_all("page-view-counts", std::chrono::seconds(30), [&](auto& kvs) {

@@ -1,9 +1,12 @@
-// mock_cluster: librdkafka's in-process mock cluster (groups, transactions, admin) plus small
-// produce/consume helpers, for streams runtime tests that need a broker but not Eddy's.
+// test_cluster: a broker for streams runtime tests plus small produce/consume helpers.
+// By default it is Eddy's embedded broker (what the streams runtime is built for: real
+// transactions, read_committed, internal-topic creation); backend::mock selects
+// librdkafka's in-process mock cluster instead.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,11 +16,19 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "eddy/broker/embedded_broker.h"
+
 namespace eddy::streams::test_support {
 
-class mock_cluster {
+enum class backend { eddy, mock };
+
+class test_cluster {
  public:
-  mock_cluster() {
+  explicit test_cluster(backend b = backend::eddy) {
+    if (b == backend::eddy) {
+      broker_ = std::make_unique<eddy::broker::embedded_broker>();
+      return;
+    }
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[256];
     rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
@@ -26,14 +37,42 @@ class mock_cluster {
     mc_ = rd_kafka_mock_cluster_new(rk_, 1);
     if (!mc_) throw std::runtime_error("mock cluster");
   }
-  ~mock_cluster() {
-    rd_kafka_mock_cluster_destroy(mc_);
-    rd_kafka_destroy(rk_);
+  ~test_cluster() {
+    if (mc_) rd_kafka_mock_cluster_destroy(mc_);
+    if (rk_) rd_kafka_destroy(rk_);
   }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(mc_); }
-  void create_topic(const std::string& t, int partitions) { rd_kafka_mock_topic_create(mc_, t.c_str(), partitions, 1); }
+  std::string bootstrap() const { return broker_ ? broker_->bootstrap_servers() : rd_kafka_mock_cluster_bootstraps(mc_); }
+  void create_topic(const std::string& t, int partitions) {
+    if (mc_) {
+      rd_kafka_mock_topic_create(mc_, t.c_str(), partitions, 1);
+      return;
+    }
+    // Through the admin API, as an application would.
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[256];
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), err, sizeof err);
+    rd_kafka_t* a = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(a);
+    rd_kafka_CreateTopics(a, &nt, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 10000);
+    bool ok = ev != nullptr && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (ok) {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+      ok = n == 1 && rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(a);
+    if (!ok) throw std::runtime_error("test_cluster: cannot create topic " + t);
+  }
 
-  void produce(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& kvs, int64_t ts0 = 1000) {
+  void produce(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& kvs, int64_t ts0 = -1) {
+    // Recent timestamps by default: a broker's retention (7 days) deletes ancient ones.
+    if (ts0 < 0)
+      ts0 = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     char err[256];
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), err, sizeof err);
@@ -81,6 +120,7 @@ class mock_cluster {
   }
 
  private:
+  std::unique_ptr<eddy::broker::embedded_broker> broker_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   int counter_ = 0;
