@@ -32,8 +32,11 @@ int main(int argc, char** argv) {
 
   if (!samples::create_topics(bootstrap, {{"users", 2}, {"enrich-page-views", 2}, {"enriched-page-views", 2}})) return 1;
   // Users first (earlier timestamps), then their views.
-  samples::produce(bootstrap, "users", {{"alice", "europe"}, {"bob", "asia"}}, 1000, 1);
-  samples::produce(bootstrap, "enrich-page-views", {{"alice", "/home"}, {"bob", "/cart"}, {"carol", "/help"}}, 5000, 1);
+  // Users first, then the views a few seconds later (recent event times: a broker deletes
+  // records older than its retention).
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  samples::produce(bootstrap, "users", {{"alice", "europe"}, {"bob", "asia"}}, now_ms - 10000, 1);
+  samples::produce(bootstrap, "enrich-page-views", {{"alice", "/home"}, {"bob", "/cart"}, {"carol", "/help"}}, now_ms - 5000, 1);
 
   auto dir = std::filesystem::temp_directory_path() / "eddy-pageview-enrichment";
   streams_config cfg{{"application.id", "pageview-enrichment"}, {"bootstrap.servers", bootstrap},

@@ -39,8 +39,12 @@ int main(int argc, char** argv) {
   // record far ahead to close the last window.
   std::vector<std::pair<std::string, std::string>> views;
   for (int i = 0; i < 36; ++i) views.emplace_back("u" + std::to_string(i % 4), i % 3 ? "/home" : "/cart");
-  samples::produce(bootstrap, "windowed-page-views", views, 0, 5000);
-  samples::produce(bootstrap, "windowed-page-views", {{"u0", "/home"}}, 10 * 60000);
+  // Event times start 15 minutes ago, on a minute boundary (a broker deletes records
+  // older than its retention, 7 days by default, so event times must be recent).
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t base = now_ms / 60000 * 60000 - 15 * 60000;
+  samples::produce(bootstrap, "windowed-page-views", views, base, 5000);
+  samples::produce(bootstrap, "windowed-page-views", {{"u0", "/home"}}, base + 10 * 60000);
 
   auto dir = std::filesystem::temp_directory_path() / "eddy-windowed-pageviews";
   streams_config cfg{{"application.id", "windowed-pageviews"}, {"bootstrap.servers", bootstrap},
@@ -55,7 +59,8 @@ int main(int argc, char** argv) {
   auto ks = time_windowed_serde(serdes::string(), windows.size_ms);
   for (auto& [k, v] : out) {
     auto w = ks.deserialize(k);
-    std::cout << w.key << " [" << w.win.start << ", " << w.win.end << ") " << v << "\n";
+    std::cout << w.key << " minute " << (w.win.start - base) / 60000 << " (window [" << w.win.start << ", " << w.win.end
+              << ")): " << v << " views\n";
   }
   std::filesystem::remove_all(dir);
   return out.size() >= 6 ? 0 : 1;
