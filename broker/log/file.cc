@@ -125,6 +125,29 @@ result<std::string> read_small_file(const std::filesystem::path& path, std::size
   return s;
 }
 
+result<index_file> open_index_file(const std::filesystem::path& path, bool load, std::size_t entry_size,
+                                   std::uint64_t max_bytes, std::string_view what) {
+  auto f = file::open(path, true);
+  if (!f) return f.error();
+  index_file out{std::move(*f), {}};
+  if (!load) {
+    if (auto r = out.handle->truncate(0); !r) return r.error();
+    return out;
+  }
+  auto sz = out.handle->size();
+  if (!sz) return sz.error();
+  auto inconsistent = [&](std::string_view why) {
+    return make_error(error_code::corrupt_message, fmt::format("{} {} is inconsistent: {}", what, path.string(), why));
+  };
+  if (*sz % entry_size != 0) return inconsistent(fmt::format("size is not a multiple of {}", entry_size));
+  if (*sz > max_bytes) return inconsistent("implausibly large");
+  out.contents.resize(*sz);
+  auto n = out.handle->pread(out.contents, 0);
+  if (!n) return n.error();
+  if (*n != out.contents.size()) return inconsistent("short read");
+  return out;
+}
+
 std::string offset_file_stem(std::int64_t offset) { return fmt::format("{:020d}", offset); }
 
 }  // namespace eddy::broker::log

@@ -16,6 +16,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "broker/log/result.h"
 
@@ -53,6 +55,17 @@ result<void> sync_directory(const std::filesystem::path& dir);
 
 // Replaces `path` atomically with `contents`: write `path`.tmp, fsync, rename, fsync dir.
 result<void> write_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+// An index file (.index, .timeindex, .txnindex) opened for use. With `load`, `contents`
+// holds the whole file, checked to be a whole number of `entry_size`-byte entries and at
+// most `max_bytes` long (anything else is corrupt_message naming `what` and the path, so the
+// caller rebuilds the index). Without `load` the file is emptied: the caller rebuilds it.
+struct index_file {
+  std::shared_ptr<file> handle;
+  std::vector<std::uint8_t> contents;
+};
+result<index_file> open_index_file(const std::filesystem::path& path, bool load, std::size_t entry_size,
+                                   std::uint64_t max_bytes, std::string_view what);
 
 // Reads a whole small file; refuses files larger than `max_size` (corrupt or foreign).
 result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_size);

@@ -15,25 +15,13 @@ result<offset_index> offset_index::open(const std::filesystem::path& path, std::
                                         std::uint64_t log_size, bool load) {
   offset_index idx;
   idx.base_offset_ = base_offset;
-  auto f = file::open(path, true);
-  if (!f) return f.error();
-  idx.file_ = std::move(*f);
-  if (!load) {
-    if (auto r = idx.file_->truncate(0); !r) return r.error();
-    return idx;
-  }
-  auto sz = idx.file_->size();
-  if (!sz) return sz.error();
+  auto opened = open_index_file(path, load, entry_size, (log_size / record::batch_header_size + 1) * entry_size, "offset index");
+  if (!opened) return opened.error();
+  idx.file_ = std::move(opened->handle);
+  const std::vector<std::uint8_t>& buf = opened->contents;
   auto inconsistent = [&](std::string why) {
     return make_error(error_code::corrupt_message, fmt::format("offset index {} is inconsistent: {}", path.string(), why));
   };
-  if (*sz % entry_size != 0) return inconsistent("size is not a multiple of 8");
-  // An index never has more entries than the .log has bytes / (smallest batch).
-  if (*sz / entry_size > log_size / record::batch_header_size + 1) return inconsistent("more entries than batches");
-  std::vector<std::uint8_t> buf(*sz);
-  auto n = idx.file_->pread(buf, 0);
-  if (!n) return n.error();
-  if (*n != buf.size()) return inconsistent("short read");
   idx.entries_.reserve(buf.size() / entry_size);
   for (std::size_t i = 0; i < buf.size(); i += entry_size) {
     entry e{be::load32(&buf[i]), be::load32(&buf[i + 4])};

@@ -11,25 +11,13 @@ namespace be = record::be;
 
 result<transaction_index> transaction_index::open(const std::filesystem::path& path, bool load) {
   transaction_index idx;
-  auto f = file::open(path, true);
-  if (!f) return f.error();
-  idx.file_ = std::move(*f);
-  if (!load) {
-    if (auto r = idx.file_->truncate(0); !r) return r.error();
-    return idx;
-  }
-  auto sz = idx.file_->size();
-  if (!sz) return sz.error();
+  auto opened = open_index_file(path, load, entry_size, 256ull * 1024 * 1024, "transaction index");
+  if (!opened) return opened.error();
+  idx.file_ = std::move(opened->handle);
+  const std::vector<std::uint8_t>& buf = opened->contents;
   auto inconsistent = [&](std::string why) {
-    return make_error(error_code::corrupt_message,
-                      fmt::format("transaction index {} is inconsistent: {}", path.string(), why));
+    return make_error(error_code::corrupt_message, fmt::format("transaction index {} is inconsistent: {}", path.string(), why));
   };
-  if (*sz % entry_size != 0) return inconsistent("size is not a multiple of 32");
-  if (*sz > 256ull * 1024 * 1024) return inconsistent("implausibly large");
-  std::vector<std::uint8_t> buf(*sz);
-  auto n = idx.file_->pread(buf, 0);
-  if (!n) return n.error();
-  if (*n != buf.size()) return inconsistent("short read");
   for (std::size_t i = 0; i < buf.size(); i += entry_size) {
     aborted_txn e{std::int64_t(be::load64(&buf[i])), std::int64_t(be::load64(&buf[i + 8])),
                   std::int64_t(be::load64(&buf[i + 16])), std::int64_t(be::load64(&buf[i + 24]))};
