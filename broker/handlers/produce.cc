@@ -37,11 +37,16 @@ struct append_outcome {
 append_outcome produce_one(broker& b, const std::string& topic, std::int32_t partition,
                            std::optional<protocol::bytes>& records, const std::optional<std::string>& txn_id) {
   append_outcome out;
-  if (auto e = ensure_topic(b, topic, true); e != error_code::none) {
-    out.error = e == error_code::invalid_topic_exception ? e : error_code::unknown_topic_or_partition;
-    return out;
-  }
   log::partition_log* pl = b.logs().partition(topic, partition);
+  if (pl == nullptr) {
+    // Not a known partition: maybe a topic to auto-create (the lookup above keeps the
+    // common case free of topic-metadata copies).
+    if (auto e = ensure_topic(b, topic, true); e != error_code::none) {
+      out.error = e == error_code::invalid_topic_exception ? e : error_code::unknown_topic_or_partition;
+      return out;
+    }
+    pl = b.logs().partition(topic, partition);
+  }
   if (pl == nullptr) {
     out.error = error_code::unknown_topic_or_partition;
     return out;
