@@ -72,11 +72,17 @@ def wait_for(cond, timeout, what):
 
 
 def case_group_two_members(path):
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
 
     with Broker(path, settings={"num.partitions": "4"}) as b:
+        # Create the topic empty: every record is produced after the partitions are split, so
+        # no record is polled while the group is still rebalancing (a commit racing a
+        # rebalance fails and its records are legitimately delivered again).
+        admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+        admin.create_topics([NewTopic("kp-grp", num_partitions=4, replication_factor=1)])
+        admin.close()
         prod = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all", linger_ms=1)
-        prod.send("kp-grp", b"warmup", partition=0).get(10)  # creates the topic
         m1, m2 = Member(b.bootstrap, "m1"), Member(b.bootstrap, "m2")
         m1.start()
         m2.start()
@@ -87,7 +93,7 @@ def case_group_two_members(path):
 
         wait_for(split, 30, "the partitions to be split between both members")
         a1, a2 = m1.snapshot()[1], m2.snapshot()[1]
-        want = {"warmup"}
+        want = set()
         for i in range(50):
             for p in range(4):
                 v = "v%d-%d" % (p, i)
@@ -118,7 +124,7 @@ def case_group_two_members(path):
             finally:
                 probe.close(autocommit=False)
 
-        wait_for(lambda: committed() == {0: 51, 1: 50, 2: 50, 3: 50}, 10, "committed offsets at the partition ends")
+        wait_for(lambda: committed() == {0: 50, 1: 50, 2: 50, 3: 50}, 10, "committed offsets at the partition ends")
 
         # m2 leaves; m1 takes all partitions and continues at the committed offsets.
         before = len(m1.snapshot()[0])  # anything m1 reads from here on must be new
@@ -142,7 +148,7 @@ def case_group_two_members(path):
         for m in (m1, m2):
             if m.error:
                 raise AssertionError("member %s failed: %r" % (m.name_, m.error))
-        eq(committed(), {0: 61, 1: 60, 2: 60, 3: 60}, "final committed offsets")
+        eq(committed(), {0: 60, 1: 60, 2: 60, 3: 60}, "final committed offsets")
 
 
 CASES = {"group_two_members": case_group_two_members}
