@@ -54,12 +54,15 @@ WEIGHTS = [1.0 / (i + 1) ** 0.8 for i in range(len(PAGES))]  # skewed: /page-00 
 
 # Short failure detection: a killed member leaves the group after session.timeout.ms, and a
 # killed instance's open transaction is aborted by the broker after transaction.timeout.ms.
+# The broker allows sessions shorter than Kafka's 6 s minimum for that.
+APP_ID = "pageview-fault"
 APP_SETTINGS = {
-    "session.timeout.ms": "6000",
-    "heartbeat.interval.ms": "500",
-    "transaction.timeout.ms": "6000",
+    "session.timeout.ms": "3000",
+    "heartbeat.interval.ms": "300",
+    "transaction.timeout.ms": "5000",
     "commit.interval.ms": "100",
 }
+BROKER_SETTINGS = {"group.min.session.timeout.ms": "1000"}
 
 RESTORED_RE = re.compile(r"task (\S+) restored (\d+) changelog records")
 
@@ -74,7 +77,7 @@ T0 = time.time()
 class App:
     """One pageview_app process. Its stdout and stderr (the runtime's log) are collected."""
 
-    def __init__(self, binary, bootstrap, state_dir, name, app_id="pageview-fault", settings=None):
+    def __init__(self, binary, bootstrap, state_dir, name, app_id=APP_ID, settings=None):
         self.binary, self.bootstrap, self.state_dir, self.name, self.app_id = binary, bootstrap, state_dir, name, app_id
         self.settings = dict(APP_SETTINGS, **(settings or {}))
         self.proc = None
@@ -194,11 +197,13 @@ class Views:
         if err is not None:
             self.errors.append(str(err))
 
-    def produce(self, n, rate=None):
-        """Produces n views (at about `rate` views/s if given) and waits until all are acknowledged."""
+    def produce(self, n, rate=None, stop=None):
+        """Produces n views (or until `stop` is set if n is None), at about `rate` views/s if
+        given, and waits until all are acknowledged."""
         batch = 50
         t0 = time.time()
-        for i in range(n):
+        i = 0
+        while (i < n) if n is not None else not stop.is_set():
             page = self.rng.choices(PAGES, WEIGHTS)[0]
             user = "user-%d" % self.rng.randrange(500)
             while True:
@@ -209,24 +214,25 @@ class Views:
                     self.producer.poll(0.05)
             with self.lock:
                 self.truth[page] = self.truth.get(page, 0) + 1
-            if rate and (i + 1) % batch == 0:
+            i += 1
+            if rate and i % batch == 0:
                 self.producer.poll(0)
-                ahead = t0 + (i + 1) / rate - time.time()
+                ahead = t0 + i / rate - time.time()
                 if ahead > 0:
                     time.sleep(ahead)
         left = self.producer.flush(60)
         if left or self.errors:
             raise AssertionError("producing views failed: %d unacknowledged, errors %s" % (left, self.errors[:3]))
 
-    def produce_async(self, n, rate):
-        t = threading.Thread(target=self._run, args=(n, rate), daemon=True)
+    def produce_async(self, n, rate, stop=None):
+        t = threading.Thread(target=self._run, args=(n, rate, stop), daemon=True)
         t.exc = None
         t.start()
         return t
 
-    def _run(self, n, rate):
+    def _run(self, n, rate, stop):
         try:
-            self.produce(n, rate)
+            self.produce(n, rate, stop)
         except BaseException as e:  # reported by join_wave
             threading.current_thread().exc = e
 
@@ -259,6 +265,7 @@ class Output:
         self.c.assign([TopicPartition(OUTPUT, p, 0) for p in range(PARTITIONS)])
         self.seq = {}  # page -> [(partition, offset, value)] in arrival (offset) order
         self.records = 0
+        self.per_partition = {}
 
     def poll(self, seconds=0.2):
         n = 0
@@ -268,6 +275,7 @@ class Output:
             key = m.key().decode() if m.key() is not None else None
             val = m.value().decode() if m.value() is not None else None
             self.seq.setdefault(key, []).append((m.partition(), m.offset(), val))
+            self.per_partition[m.partition()] = self.per_partition.get(m.partition(), 0) + 1
             n += 1
         self.records += n
         return n
@@ -366,42 +374,86 @@ class Env:
             shutil.rmtree(d, ignore_errors=True)
 
 
+def members_parts(bootstrap):
+    return group_assignment(bootstrap, APP_ID)
+
+
+def wait_group(out, bootstrap, apps, dead, timeout=90):
+    """Waits until the app group is Stable with one member per live app, each owning partitions,
+    none of them a member of a killed instance (`dead`); returns the member ids."""
+    deadline = time.time() + timeout
+    while True:
+        members = group_assignment(bootstrap, APP_ID)
+        if len(members) == len(apps) and all(members.values()) and not (set(members) & dead):
+            return set(members)
+        if time.time() > deadline:
+            raise AssertionError("the group did not settle within %ds with %d live member(s) owning partitions: %s"
+                                 % (timeout, len(apps), members))
+        for a in apps:
+            a.check_alive()
+        out.poll(0.3)
+
+
 def case_kill9_exactly_once(env):
-    kills = 3
+    mid_stream_kills = 3
     rng = random.Random()
     seed = rng.randrange(1 << 30)
     log("seed %d" % seed)
     rng = random.Random(seed)
-    with Broker(env.broker_path) as b:
+    with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
         views.produce(1500)
         log("wave 0: %d views before the first start" % views.total())
         out = Output(b.bootstrap)
         app = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-state-"), "app")
+        stop = threading.Event()
+        producer = None
         try:
             app.start()
-            restores = []  # changelog records replayed by each restart (on the kept state dir)
-            for k in range(1, kills + 1):
-                before = out.records
-                wave = views.produce_async(1500, rate=rng.choice([600, 1200, 2500]))
-                wait_progress(out, before, [app])  # processing (so restored, if a restart) and mid-stream
-                if k > 1:
+            # Views keep coming while the app is killed and restarted, so kills land mid-stream.
+            rate = rng.choice([300, 600, 1000])
+            log("producing views continuously at %d/s" % rate)
+            producer = views.produce_async(None, rate=rate, stop=stop)
+            dead = set()
+            restores = []  # changelog records replayed by each restart on the kept state dir
+            # Kills 1..3 once the (restarted) instance owns its tasks and has committed output; one
+            # more at a random moment right after a restart (during the rejoin or the restore).
+            early = rng.randrange(1, mid_stream_kills + 1)
+            kill_no = 0
+            for k in range(1, mid_stream_kills + 1):
+                members = wait_group(out, b.bootstrap, [app], dead)
+                if app.runs > 1:
                     restores.append(sum(app.restored().values()))
+                wait_progress(out, out.records, [app])
                 time.sleep(rng.uniform(0.05, 1.0))
                 app.kill()
-                log("kill %d: %d views produced so far, %d committed output records" % (k, views.total(), out.records))
-                time.sleep(rng.uniform(0.0, 0.5))
+                dead |= members
+                kill_no += 1
+                log("kill %d (mid-stream): %d views produced so far, %d committed output records" % (
+                    kill_no, views.total(), out.records))
+                time.sleep(rng.uniform(0.0, 0.3))
                 app.start()  # same state dir: RocksDB is reopened, only the changelog tail replays
-                join_wave(wave)
+                if k == early:
+                    time.sleep(rng.uniform(0.1, 3.0))
+                    dead |= set(group_assignment(b.bootstrap, APP_ID))
+                    app.kill()
+                    kill_no += 1
+                    log("kill %d (right after a restart): %d views produced so far" % (kill_no, views.total()))
+                    app.start()
+            members = wait_group(out, b.bootstrap, [app], dead)
+            wait_progress(out, out.records, [app])
+            stop.set()
+            join_wave(producer)
             truth = views.snapshot()
+            log("stopped producing: %d views" % views.total())
             out.wait_counts(truth, 120, [app])
-            check_exact(out, truth, "after %d kills" % kills)
+            check_exact(out, truth, "after %d kills" % kill_no)
             restores.append(sum(app.restored().values()))
-            log("changelog records replayed by each restart on the kept state dir: %s (of %d counts in the changelog)"
+            log("changelog records replayed by each restart that got to processing: %s (of %d counts in the changelog)"
                 % (restores, sum(truth.values())))
-            # The local RocksDB state is reused: a restart replays at most the last commit's tail
-            # (killed between the Kafka commit and the store apply), never the whole changelog.
+            # The local RocksDB state is reused: a restart replays at most the tail that was
+            # committed but not yet applied when it was killed, never the whole changelog.
             tail_limit = max(600, sum(truth.values()) // 4)
             if max(restores) > tail_limit:
                 raise AssertionError("a restart on the same state dir replayed %d changelog records (more than %d): "
@@ -413,6 +465,7 @@ def case_kill9_exactly_once(env):
             check_exact(out, truth, "after a last wave")
             app.stop()
         finally:
+            stop.set()
             app.cleanup()
             out.close()
 
@@ -422,7 +475,7 @@ def case_scale_out_kill9(env):
     seed = rng.randrange(1 << 30)
     log("seed %d" % seed)
     rng = random.Random(seed)
-    with Broker(env.broker_path) as b:
+    with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
         views.produce(1000)
@@ -432,33 +485,45 @@ def case_scale_out_kill9(env):
         try:
             a.start()
             c.start()
-            # Both must own tasks and have processed: wait until the group has two members, each
-            # with partitions assigned, and the output moves after that.
-            wave = views.produce_async(3000, rate=rng.choice([800, 1500]))
-            deadline = time.time() + 90
-            while True:
-                members = group_assignment(b.bootstrap, "pageview-fault")
-                if len(members) == 2 and all(members.values()):
-                    break
-                if time.time() > deadline:
-                    raise AssertionError("the group did not settle with two members owning partitions within 90s: %s"
-                                         % members)
-                a.check_alive()
-                c.check_alive()
-                out.poll(0.5)
-            log("group members and their partitions: %s" % sorted(members.values()))
-            before = out.records
-            wait_progress(out, before, [a, c])
+            wave = views.produce_async(4000, rate=rng.choice([800, 1500]))
+            # Both must own tasks and have processed: the group settles with two members owning
+            # partitions, then every output partition moves (output partition p is written by
+            # task 1_p only: repartition and output topics are both keyed by page, 4 partitions).
+            members = wait_group(out, b.bootstrap, [a, c], set())
+            log("group members and their partitions: %s" % sorted(members_parts(b.bootstrap).values()))
+            before = dict(out.per_partition)
+            out.wait(lambda: all(out.per_partition.get(p, 0) > before.get(p, 0) for p in range(PARTITIONS)),
+                     "committed output on every partition from both members", 90, [a, c])
             time.sleep(rng.uniform(0.05, 0.8))
+            mark = len(a.output)
             c.kill()
             log("killed app-b mid-stream: %d views produced so far, %d committed output records" % (
                 views.total(), out.records))
             t_kill = time.time()
+            deadline = time.time() + 90
+            while True:  # the survivor alone owns every partition
+                now = members_parts(b.bootstrap)
+                if len(now) == 1 and len(next(iter(now.values()))) == 2 * PARTITIONS:
+                    break
+                if time.time() > deadline:
+                    raise AssertionError("the survivor did not take over every partition within 90s: %s" % now)
+                a.check_alive()
+                out.poll(0.3)
+            log("the survivor owns all %d partitions %.1fs after the kill" % (2 * PARTITIONS, time.time() - t_kill))
             join_wave(wave)
             truth = views.snapshot()
             out.wait_counts(truth, 120, [a])
-            log("survivor caught up %.1fs after the kill; group now %s" % (
-                time.time() - t_kill, group_assignment(b.bootstrap, "pageview-fault")))
+            log("survivor caught up %.1fs after the kill" % (time.time() - t_kill))
+            restored = {}
+            for line in a.output[mark:]:
+                m = RESTORED_RE.search(line)
+                if m:
+                    restored[m.group(1)] = restored.get(m.group(1), 0) + int(m.group(2))
+            log("after the kill the survivor restored changelog records per task: %s" % restored)
+            if not restored:
+                raise AssertionError("the survivor took over app-b's tasks without restoring anything from their "
+                                     "changelogs (app-b had processed and committed); survivor output:\n"
+                                     + "\n".join(a.output[mark:][-50:]))
             check_exact(out, truth, "after the takeover")
             views.produce(500, rate=2000)
             truth = views.snapshot()
@@ -506,7 +571,7 @@ def group_assignment(bootstrap, group):
 def case_wiped_state_restore(env):
     seed = random.randrange(1 << 30)
     log("seed %d" % seed)
-    with Broker(env.broker_path) as b:
+    with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
         views.produce(2000)
