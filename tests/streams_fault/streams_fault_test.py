@@ -24,6 +24,12 @@ one count update and this strict form must hold.
                        survivor takes over its tasks (restoring them from the changelog) and
                        the final counts are exact. Short session.timeout.ms and
                        transaction.timeout.ms are passed through so the takeover is quick.
+  scale_out_zombie     two app processes; one is frozen with SIGSTOP mid-stream past its session
+                       timeout (a zombie: long pause or network partition) while the other takes
+                       over its tasks, then woken with SIGCONT: whatever it still writes must be
+                       fenced (never committed); it rejoins, gets tasks back with stale local
+                       state (replaying the changelog tail the other wrote), and the counts stay
+                       exact.
   wiped_state_restore  one app process is killed with SIGKILL, its state dir is deleted, and
                        the restarted instance rebuilds every store from the changelog (checked
                        from the restore log lines) and the counts continue exactly.
@@ -610,10 +616,96 @@ def case_wiped_state_restore(env):
             out.close()
 
 
+def case_scale_out_zombie(env):
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    log("seed %d" % seed)
+    rng = random.Random(seed)
+    with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
+        create_topics(b.bootstrap)
+        views = Views(b.bootstrap, seed)
+        views.produce(1000)
+        out = Output(b.bootstrap)
+        a = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-a-"), "app-a")
+        c = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-b-"), "app-b")
+        stop = threading.Event()
+        try:
+            a.start()
+            c.start()
+            producer = views.produce_async(None, rate=rng.choice([500, 1000]), stop=stop)
+            members = wait_group(out, b.bootstrap, [a, c], set())
+            before = dict(out.per_partition)
+            out.wait(lambda: all(out.per_partition.get(p, 0) > before.get(p, 0) for p in range(PARTITIONS)),
+                     "committed output on every partition from both members", 90, [a, c])
+            time.sleep(rng.uniform(0.05, 0.5))
+            # A zombie: app-b freezes mid-stream (a long pause, a partition) past its session and
+            # transaction timeouts, while app-a takes over; then it wakes up and carries on from
+            # where it was: whatever it writes must be fenced, never committed.
+            c.proc.send_signal(signal.SIGSTOP)
+            log("app-b frozen (SIGSTOP) mid-stream: %d views produced, %d committed output records" % (
+                views.total(), out.records))
+            t0 = time.time()
+            deadline = t0 + 90
+            while True:
+                now = members_parts(b.bootstrap)
+                if len(now) == 1 and len(next(iter(now.values()))) == 2 * PARTITIONS and not (set(now) & members):
+                    break
+                if len(now) == 1 and set(now) <= members and len(next(iter(now.values()))) == 2 * PARTITIONS:
+                    break  # app-a kept its member id and now owns everything
+                if time.time() > deadline:
+                    raise AssertionError("app-a did not take over every partition within 90s: %s" % now)
+                a.check_alive()
+                out.poll(0.3)
+            survivor = set(now)
+            log("app-a owns all %d partitions %.1fs after the freeze" % (2 * PARTITIONS, time.time() - t0))
+            before = dict(out.per_partition)
+            out.wait(lambda: all(out.per_partition.get(p, 0) > before.get(p, 0) for p in range(PARTITIONS)),
+                     "committed output on every partition from app-a alone", 90, [a])
+            mark = len(c.output)
+            c.proc.send_signal(signal.SIGCONT)
+            log("app-b woken up (SIGCONT) %.1fs after the freeze" % (time.time() - t0))
+            # app-b must notice it was fenced, rejoin, and get tasks back (its local state is now
+            # stale: it replays the changelog tail written by app-a).
+            deadline = time.time() + 90
+            while True:
+                now = members_parts(b.bootstrap)
+                if len(now) == 2 and all(now.values()) and survivor <= set(now):
+                    break
+                if time.time() > deadline:
+                    raise AssertionError("app-b did not rejoin with tasks within 90s: %s; app-b output:\n%s" % (
+                        now, "\n".join(c.output[mark:][-50:])))
+                a.check_alive()
+                c.check_alive()
+                out.poll(0.3)
+            log("app-b rejoined: group %s" % sorted(now.values()))
+            before = dict(out.per_partition)
+            out.wait(lambda: all(out.per_partition.get(p, 0) > before.get(p, 0) for p in range(PARTITIONS)),
+                     "committed output on every partition after the rejoin", 90, [a, c])
+            stop.set()
+            join_wave(producer)
+            truth = views.snapshot()
+            out.wait_counts(truth, 120, [a, c])
+            check_exact(out, truth, "after the zombie woke up and rejoined")
+            fenced = [l for l in c.output[mark:] if "failed" in l or "fenced" in l or "rebuilding" in l]
+            log("app-b after waking up: %s" % (fenced[:5] or "no error logged"))
+            views.produce(500, rate=2000)
+            truth = views.snapshot()
+            out.wait_counts(truth, 120, [a, c])
+            check_exact(out, truth, "after a last wave")
+            a.stop()
+            c.stop()
+        finally:
+            stop.set()
+            a.cleanup()
+            c.cleanup()
+            out.close()
+
+
 CASES = {
     "kill9_exactly_once": case_kill9_exactly_once,
     "scale_out_kill9": case_scale_out_kill9,
     "wiped_state_restore": case_wiped_state_restore,
+    "scale_out_zombie": case_scale_out_zombie,
 }
 
 
