@@ -1,7 +1,11 @@
 #include "broker/broker.h"
 
+#include <malloc.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -15,8 +19,31 @@ namespace eddy::broker {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Request frames, produce record sets and fetch reads are allocations of up to a few MiB
+// made and freed at a high rate. glibc's defaults serve them with mmap (or trim them off
+// the heap top with MADV_DONTNEED) and so hand the pages back to the kernel after every
+// request; each new request then faults fresh zeroed pages in, which on a virtual machine
+// costs more than the rest of the request (measured: 1 KB-record produce went from about
+// 320 MB/s to about 600 MB/s with the thresholds below). Keeping up to 256 MiB of freed
+// memory in the allocator avoids that. Process-wide, so an application embedding the
+// broker gets it too; EDDY_MALLOC_TUNING=0 keeps glibc's defaults.
+void tune_malloc_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (const char* v = std::getenv("EDDY_MALLOC_TUNING"); v && std::string_view(v) == "0") return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  });
+}
+
+}  // namespace
+
 broker::broker(broker_config config)
-    : config_(std::move(config)), acceptor_(io_), tick_timer_(io_), waiters_(std::make_unique<fetch_waiters>(io_)) {}
+    : config_(std::move(config)), acceptor_(io_), tick_timer_(io_), waiters_(std::make_unique<fetch_waiters>(io_)) {
+  tune_malloc_once();
+}
 
 broker::~broker() {
   stop();

@@ -171,6 +171,11 @@ result<log_config> log_config::parse_broker(const string_map& properties) {
   if (auto r = unit("log.retention.ms", "log.retention.minutes", "log.retention.hours", "retention.ms"); !r)
     return r.error();
   if (auto r = unit("log.roll.ms", nullptr, "log.roll.hours", "segment.ms"); !r) return r.error();
+  if (auto it = properties.find("log.pagecache.window.bytes"); it != properties.end()) {
+    auto n = parse_int(it->second);
+    if (!n || *n < 0) return bad(it->first, it->second, "an integer >= 0 (0 = off)");
+    c.pagecache_window_bytes = *n;
+  }
   auto parsed = parse_topic(topic, c);
   if (!parsed) {
     // Re-word the message with the broker spelling the user actually wrote.

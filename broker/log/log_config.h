@@ -11,6 +11,9 @@
 //     acknowledged only after the data is fsynced (group commit by a background flusher
 //     thread; see flusher.h). When false (Kafka's default), durability comes from the page
 //     cache plus the flush.messages / flush.ms policy, whose defaults mean "never".
+//   log.pagecache.window.bytes (default 32 MiB, 0 = off): how much of each active segment's
+//     tail stays in the page cache; older bytes are written back and evicted so appends
+//     reuse those pages (see segment::recycle_page_cache for why).
 //   log.flush.scheduler.interval.ms: how often the broker should call log_manager::tick
 //     (the broker owns its timer; the value is just carried here).
 //
@@ -50,6 +53,11 @@ struct log_config {
   std::int64_t flush_messages = never;                       // flush.messages
   std::int64_t flush_ms = never;                             // flush.ms
   bool log_append_time = false;                              // message.timestamp.type
+  // Broker-wide, not a topic config: log.pagecache.window.bytes (Eddy's own setting). Each
+  // active segment keeps about this much of its tail in the page cache and evicts what is
+  // behind it once written back (see segment::recycle_page_cache); 0 = leave it all to the
+  // kernel, as Kafka does.
+  std::int64_t pagecache_window_bytes = 32LL << 20;
 
   // Topic-name overrides on top of `base`. Unknown names and bad values are errors
   // (code invalid_config, message naming the key and the accepted range).

@@ -1,5 +1,7 @@
 #include "broker/log/segment.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -153,7 +155,8 @@ result<std::unique_ptr<segment>> segment::recover(const std::filesystem::path& d
   return s;
 }
 
-result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes) {
+result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
+                             std::int64_t pagecache_window_bytes) {
   record::batch_header_view h{batch.data()};
   batch_info b;
   b.position = size_;
@@ -173,7 +176,43 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
   }
   note_batch(b);
   bytes_since_index_ += b.size;
+  recycle_page_cache(pagecache_window_bytes);
   return {};
+}
+
+// Appending to a log allocates a new page-cache page for every 4 KiB written, and on a
+// virtual machine that hands memory back to its host (balloon free-page reporting) a new
+// page is expensive: buffered writes measured about 230 MB/s here, against 1.5 to 2.5 GB/s
+// when the kernel can reuse pages it has just freed. So the active segment keeps only its
+// tail in the page cache: writeback of every window/8 bytes written is started at once
+// (SYNC_FILE_RANGE_WRITE, no wait), and the range more than `window_bytes` behind the end,
+// written back by then, is evicted (POSIX_FADV_DONTNEED), so its pages serve the next
+// writes. Tailing consumers read from the cached tail; reads further behind go to disk and
+// are evicted again after the read (see read_bytes). Durability is unchanged: this is
+// neither a flush nor an fsync (those stay with the flush policy and the flusher). Errors
+// are ignored: both calls are advisory.
+void segment::recycle_page_cache(std::int64_t window_bytes) {
+  if (window_bytes <= 0) return;
+  std::uint64_t window = std::uint64_t(window_bytes);
+  std::uint64_t chunk = std::max<std::uint64_t>(window / 8, 1u << 20);
+  if (!cache_marks_set_) {
+    // Bytes that were there before this segment was opened are the kernel's business.
+    writeback_from_ = dropped_to_ = size_ - std::min<std::uint64_t>(size_, chunk);
+    cache_marks_set_ = true;
+  }
+  int fd = log_->fd();
+  if (size_ - writeback_from_ >= chunk) {
+    (void)::sync_file_range(fd, off_t(writeback_from_), off_t(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = size_;
+  }
+  if (writeback_from_ >= dropped_to_ + window + chunk) {
+    std::uint64_t upto = writeback_from_ - window;
+    // Started at least `window` bytes ago, so this normally finds the writeback done.
+    (void)::sync_file_range(fd, off_t(dropped_to_), off_t(upto - dropped_to_),
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    (void)::posix_fadvise(fd, off_t(dropped_to_), off_t(upto - dropped_to_), POSIX_FADV_DONTNEED);
+    dropped_to_ = upto;
+  }
 }
 
 result<std::optional<batch_info>> segment::find_batch(std::int64_t offset) const {
@@ -220,6 +259,10 @@ result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::si
   auto n = log_->pread(out, pos);
   if (!n) return n.error();
   out.resize(*n);
+  // A read behind the cached tail (a consumer catching up) came from disk: evict it again
+  // so those pages are reused too (see recycle_page_cache).
+  if (cache_marks_set_ && pos + *n <= dropped_to_ && *n > 0)
+    (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(*n), POSIX_FADV_DONTNEED);
   return out;
 }
 

@@ -66,7 +66,10 @@ class segment {
   std::int64_t first_batch_timestamp() const { return first_timestamp_; }
 
   // Appends one batch whose base_offset is already assigned (>= next_offset()).
-  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes);
+  // `pagecache_window_bytes` > 0 keeps only about that many bytes of this segment's tail
+  // in the page cache (see recycle_page_cache); 0 leaves the page cache to the kernel.
+  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
+                      std::int64_t pagecache_window_bytes = 0);
 
   // The first batch whose last offset is >= `offset`, or nullopt when none in this segment.
   result<std::optional<batch_info>> find_batch(std::int64_t offset) const;
@@ -94,6 +97,7 @@ class segment {
  private:
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
+  void recycle_page_cache(std::int64_t window_bytes);
 
   std::filesystem::path dir_;
   std::int64_t base_;
@@ -107,6 +111,11 @@ class segment {
   std::int64_t offset_of_max_timestamp_ = 0;
   std::int64_t first_timestamp_ = -1;
   std::uint64_t bytes_since_index_ = 0;
+  // Page-cache recycling (recycle_page_cache): writeback was started for bytes before
+  // writeback_from_, and bytes before dropped_to_ were written back and evicted.
+  bool cache_marks_set_ = false;
+  std::uint64_t writeback_from_ = 0;
+  std::uint64_t dropped_to_ = 0;
 };
 
 }  // namespace eddy::broker::log

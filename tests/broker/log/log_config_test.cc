@@ -66,6 +66,13 @@ TEST(log_config, broker_names_and_units) {
   auto m = log_manager_options::parse({{"log.retention.minutes", "1"}, {"log.retention.hours", "1"}});
   EXPECT_EQ(m->defaults.retention_ms, 60000);
   EXPECT_FALSE(log_manager_options::parse({{"log.flush.strict", "yes"}}).ok());
+  EXPECT_EQ(o->defaults.pagecache_window_bytes, 32 << 20);
+  auto w = log_manager_options::parse({{"log.pagecache.window.bytes", "0"}});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->defaults.pagecache_window_bytes, 0);
+  auto bad_window = log_manager_options::parse({{"log.pagecache.window.bytes", "-5"}});
+  ASSERT_FALSE(bad_window.ok());
+  EXPECT_NE(bad_window.error().message.find("log.pagecache.window.bytes"), std::string::npos);
   EXPECT_FALSE(log_manager_options::parse({{"log.retention.hours", "x"}}).ok());
 }
 
