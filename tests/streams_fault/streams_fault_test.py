@@ -14,11 +14,13 @@ number of views of that page (no page shows a count twice, none is skipped, none
 and no unknown page appears). There is no caching layer, so each input record yields exactly
 one count update and this strict form must hold.
 
-  kill9_exactly_once   one app process, killed with SIGKILL 3 times at random moments while
-                       views are being produced and processed, restarted each time on the same
-                       state dir (RocksDB is reopened; only the changelog tail is replayed,
-                       which is checked from the app's restore log lines). A last wave after
-                       the last restart checks the counts continue from the right values.
+  kill9_exactly_once   one app process, killed with SIGKILL 4 times: 3 times mid-stream (views
+                       keep coming; each kill a random moment after the instance owns its tasks
+                       and commits) and once at a random moment right after a restart (rejoin or
+                       restore), restarted each time on the same state dir (RocksDB is reopened;
+                       only the changelog tail is replayed, checked from the app's restore log
+                       lines). A last wave after the last restart checks the counts continue
+                       from the right values.
   scale_out_kill9      two app processes in one group (same application.id, own state dirs);
                        both get tasks and process; one is killed with SIGKILL mid-stream; the
                        survivor takes over its tasks (restoring them from the changelog) and
@@ -33,6 +35,10 @@ one count update and this strict form must hold.
   wiped_state_restore  one app process is killed with SIGKILL, its state dir is deleted, and
                        the restarted instance rebuilds every store from the changelog (checked
                        from the restore log lines) and the counts continue exactly.
+  broker_kill9         the broker itself is killed with SIGKILL twice mid-stream and restarted on
+                       the same data dir and port; the app (never restarted) rides through the
+                       lost group membership, timed-out/fenced transactions and client rebuilds,
+                       and the counts stay exact.
 
 Waits are on conditions with generous deadlines (no fixed sleeps for correctness), so the
 tests stay reliable on a loaded 2-core machine. Runs under /usr/bin/python3 (confluent_kafka).
@@ -154,6 +160,15 @@ class App:
             if m:
                 out[m.group(1)] = out.get(m.group(1), 0) + int(m.group(2))
         return out
+
+    def report(self, limit=25):
+        """Logs the runtime's own log lines (restores, aborted transactions, fencing, errors)."""
+        lines = [l for l in self.output if "StreamThread-" in l and "] " in l and not l.startswith("%")]
+        log("%s: %d runtime log lines over %d runs%s" % (self.name, len(lines), self.runs, ":" if lines else ""))
+        for l in lines[:limit]:
+            print("    " + l[:300], flush=True)
+        if len(lines) > limit:
+            print("    ... %d more" % (len(lines) - limit), flush=True)
 
     def fail(self, why):
         if self.proc is not None and self.proc.poll() is None:
@@ -472,6 +487,7 @@ def case_kill9_exactly_once(env):
             app.stop()
         finally:
             stop.set()
+            app.report()
             app.cleanup()
             out.close()
 
@@ -537,6 +553,8 @@ def case_scale_out_kill9(env):
             check_exact(out, truth, "after a last wave")
             a.stop()
         finally:
+            a.report()
+            c.report()
             a.cleanup()
             c.cleanup()
             out.close()
@@ -548,9 +566,15 @@ def group_assignment(bootstrap, group):
 
     from confluent_kafka.admin import AdminClient
 
+    from confluent_kafka import KafkaException
+
     admin = AdminClient({"bootstrap.servers": bootstrap})
     out = {}
-    for g in admin.list_groups(group, timeout=10):
+    try:
+        groups = admin.list_groups(group, timeout=10)
+    except KafkaException:  # e.g. the broker is restarting: no answer this time
+        return {}
+    for g in groups:
         if g.id != group or g.state != "Stable":
             continue
         for m in g.members:
@@ -612,6 +636,7 @@ def case_wiped_state_restore(env):
             check_exact(out, truth, "after a last wave")
             app.stop()
         finally:
+            app.report()
             app.cleanup()
             out.close()
 
@@ -696,9 +721,64 @@ def case_scale_out_zombie(env):
             c.stop()
         finally:
             stop.set()
+            a.report()
+            c.report()
             a.cleanup()
             c.cleanup()
             out.close()
+
+
+def case_broker_kill9(env):
+    from eos_kill9_test import FixedPortBroker
+
+    kills = 2
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    log("seed %d" % seed)
+    rng = random.Random(seed)
+    b = FixedPortBroker(env.broker_path, settings=BROKER_SETTINGS)
+    stop = threading.Event()
+    app = out = None
+    try:
+        b.start()
+        create_topics(b.bootstrap)
+        views = Views(b.bootstrap, seed)
+        views.produce(1000)
+        out = Output(b.bootstrap)
+        app = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-state-"), "app")
+        app.start()
+        producer = views.produce_async(None, rate=rng.choice([300, 600]), stop=stop)
+        for k in range(1, kills + 1):
+            wait_group(out, b.bootstrap, [app], set())
+            wait_progress(out, out.records, [app])
+            time.sleep(rng.uniform(0.05, 1.0))
+            b.kill()
+            log("broker kill %d: %d views produced, %d committed output records" % (k, views.total(), out.records))
+            time.sleep(rng.uniform(0.1, 0.5))
+            b.start()
+            log("broker restarted on %s" % b.bootstrap)
+        wait_group(out, b.bootstrap, [app], set())
+        wait_progress(out, out.records, [app])
+        stop.set()
+        join_wave(producer)
+        truth = views.snapshot()
+        out.wait_counts(truth, 120, [app])
+        check_exact(out, truth, "after %d broker kills" % kills)
+        views.produce(500, rate=2000)
+        truth = views.snapshot()
+        out.wait_counts(truth, 120, [app])
+        check_exact(out, truth, "after a last wave")
+        app.stop()
+        if b.stop() != 0:
+            raise AssertionError("eddy-broker exited uncleanly")
+    finally:
+        stop.set()
+        if app:
+            app.report()
+            app.cleanup()
+        if out:
+            out.close()
+        b.cleanup()
 
 
 CASES = {
@@ -706,6 +786,7 @@ CASES = {
     "scale_out_kill9": case_scale_out_kill9,
     "wiped_state_restore": case_wiped_state_restore,
     "scale_out_zombie": case_scale_out_zombie,
+    "broker_kill9": case_broker_kill9,
 }
 
 
