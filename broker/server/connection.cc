@@ -43,16 +43,21 @@ void connection::read_size() {
 }
 
 // Reads the frame in chunks, growing the buffer only as bytes arrive: a client that
-// announces a huge frame and sends nothing costs us nothing.
+// announces a huge frame and sends nothing costs us nothing. Once the first 64 KiB have
+// arrived, a frame of up to 2 MiB (a full default-sized produce request) gets its whole
+// buffer at once instead of being regrown and copied at every doubling.
 void connection::read_body(std::uint32_t size) {
-  auto buf = std::make_shared<protocol::bytes>();
-  buf->reserve(std::min<std::uint32_t>(size, 64 * 1024));
+  static constexpr std::size_t first_chunk = 64 * 1024;
+  static constexpr std::size_t reserve_whole_up_to = 2 * 1024 * 1024;
+  auto buf = std::make_shared<frame_buffer>();
+  buf->reserve(std::min<std::size_t>(size, first_chunk));
   auto self = shared_from_this();
   auto step = std::make_shared<std::function<void()>>();
   *step = [self, buf, size, step]() {
     std::size_t have = buf->size();
-    std::size_t chunk = std::min<std::size_t>(size - have, std::max<std::size_t>(64 * 1024, have));
-    buf->resize(have + chunk);
+    if (have >= first_chunk && size <= reserve_whole_up_to) buf->reserve(size);
+    std::size_t chunk = std::min<std::size_t>(size - have, std::max<std::size_t>(first_chunk, have));
+    buf->resize(have + chunk, boost::container::default_init);
     asio::async_read(self->socket_, asio::buffer(buf->data() + have, chunk),
                      [self, buf, size, step, have](boost::system::error_code ec, std::size_t n) {
                        if (ec) {
@@ -68,7 +73,7 @@ void connection::read_body(std::uint32_t size) {
   (*step)();
 }
 
-void connection::dispatch(protocol::bytes frame) {
+void connection::dispatch(frame_buffer frame) {
   if (closed_) return;
   protocol::request_header header;
   std::size_t body_offset = 0;
@@ -122,17 +127,19 @@ void connection::on_response(std::shared_ptr<slot> s, protocol::bytes&& frame) {
 void connection::flush() {
   if (writing_ || closed_) return;
   while (!pending_.empty() && pending_.front()->ready) {
-    auto& f = pending_.front()->frame;
-    write_buf_.insert(write_buf_.end(), f.begin(), f.end());
+    if (!pending_.front()->frame.empty()) writing_frames_.push_back(std::move(pending_.front()->frame));
     pending_.pop_front();
   }
-  if (write_buf_.empty()) return;
+  if (writing_frames_.empty()) return;
   writing_ = true;
+  std::vector<asio::const_buffer> bufs;
+  bufs.reserve(writing_frames_.size());
+  for (auto& f : writing_frames_) bufs.emplace_back(f.data(), f.size());
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(write_buf_), [self](boost::system::error_code ec, std::size_t) {
+  asio::async_write(socket_, bufs, [self](boost::system::error_code ec, std::size_t) {
     self->writing_ = false;
     if (ec) return self->fail(nullptr);
-    self->write_buf_.clear();
+    self->writing_frames_.clear();
     self->flush();
     if (!self->reading_ && self->pending_.size() < max_in_flight) self->read_size();
   });

@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "broker/server/request_context.h"
 #include "core/protocol/wire.h"
 
 namespace eddy::broker {
@@ -38,7 +40,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void read_size();
   void read_body(std::uint32_t size);
-  void dispatch(protocol::bytes frame);
+  void dispatch(frame_buffer frame);
   void on_response(std::shared_ptr<slot> s, protocol::bytes&& frame);
   void flush();
   void fail(const char* why);
@@ -49,7 +51,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string client_host_;
   std::uint8_t size_buf_[4];
   std::deque<std::shared_ptr<slot>> pending_;
-  protocol::bytes write_buf_;
+  // Frames being written, in order, sent as one gather write (no copy into one buffer).
+  std::vector<protocol::bytes> writing_frames_;
   bool writing_ = false;
   bool reading_ = false;
   bool closed_ = false;

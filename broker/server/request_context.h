@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 
+#include <boost/container/vector.hpp>
+
 #include "core/protocol/header.h"
 #include "core/protocol/wire.h"
 
@@ -22,11 +24,15 @@ namespace eddy::broker {
 
 class broker;
 
+// A request frame as read from the socket: grown without zero-filling (the bytes are
+// overwritten by the read at once), which matters for megabyte produce requests.
+using frame_buffer = boost::container::vector<std::uint8_t>;
+
 class request_context {
  public:
   using sink = std::function<void(protocol::bytes&& frame)>;  // empty frame = no response
 
-  request_context(broker& b, protocol::request_header h, protocol::bytes frame, std::size_t body_offset, sink s,
+  request_context(broker& b, protocol::request_header h, frame_buffer frame, std::size_t body_offset, sink s,
                   std::uint64_t connection_id, std::string client_host = "/127.0.0.1")
       : broker_(b), header_(std::move(h)), frame_(std::move(frame)), body_offset_(body_offset), sink_(std::move(s)),
         connection_id_(connection_id), client_host_(std::move(client_host)) {}
@@ -69,7 +75,7 @@ class request_context {
  private:
   broker& broker_;
   protocol::request_header header_;
-  protocol::bytes frame_;
+  frame_buffer frame_;
   std::size_t body_offset_;
   sink sink_;
   std::uint64_t connection_id_;
