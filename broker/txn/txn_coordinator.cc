@@ -109,13 +109,19 @@ init_producer_result txn_coordinator::init_producer_id(const std::optional<std::
 
   if (cur.state == txn_state::ongoing) {
     // Fence the previous instance: bump the epoch and abort its transaction with markers
-    // carrying the new epoch; the client retries once the abort is complete.
+    // carrying the new epoch. The markers are local, so the abort is normally complete here:
+    // answer as the client's retry would be answered, sparing it the retry (librdkafka waits
+    // 500 ms, which a restarted streams instance would spend idle). If the abort could not
+    // complete, it stays in PrepareAbort and the client retries on CONCURRENT_TRANSACTIONS.
     txn_metadata m = cur;
     m.last_producer_id = m.producer_id;
     m.last_producer_epoch = m.producer_epoch;
     m.producer_epoch = std::int16_t(std::min<int>(m.producer_epoch + 1, max_epoch));
     begin_end(m, false, now_ms);
-    return {error_code::concurrent_transactions};
+    if (cur.state != txn_state::complete_abort) return {error_code::concurrent_transactions};
+    // A producer passing its id and epoch asked for this very bump (its retry would match
+    // last_producer_epoch); a new instance gets a further bump, as on its retry.
+    if (producer_id != -1) return {error_code::none, cur.producer_id, cur.producer_epoch};
   }
   if (retry_of_last_bump) return {error_code::none, cur.producer_id, cur.producer_epoch};
 

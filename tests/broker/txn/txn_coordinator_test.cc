@@ -110,13 +110,12 @@ TEST(txn_coordinator, new_instance_fences_old_and_aborts_its_transaction) {
   auto old = c.init_producer_id("t1", 60000, -1, -1, 0);
   (void)c.add_partitions("t1", old.producer_id, old.producer_epoch, {{"out", 0}}, 0);
   env.open = {{{"out", 0}, old.producer_id}};
-  auto r = c.init_producer_id("t1", 60000, -1, -1, 5);
-  EXPECT_EQ(r.error, error_code::concurrent_transactions);
+  // The abort's markers are written at once, so the new instance is answered without a retry.
+  auto fresh = c.init_producer_id("t1", 60000, -1, -1, 5);
+  ASSERT_EQ(fresh.error, error_code::none);
   ASSERT_EQ(env.markers.size(), 1u);
   EXPECT_EQ(env.markers[0].second.type, record::control_type::abort);
   EXPECT_GT(env.markers[0].second.producer_epoch, old.producer_epoch);
-  auto fresh = c.init_producer_id("t1", 60000, -1, -1, 6);
-  ASSERT_EQ(fresh.error, error_code::none);
   EXPECT_EQ(fresh.producer_id, old.producer_id);
   EXPECT_GT(fresh.producer_epoch, env.markers[0].second.producer_epoch);
   // The zombie is fenced everywhere.
@@ -128,6 +127,23 @@ TEST(txn_coordinator, new_instance_fences_old_and_aborts_its_transaction) {
   EXPECT_EQ(c.init_producer_id("t1", 60000, old.producer_id, old.producer_epoch, 8).error,
             error_code::producer_fenced);
   EXPECT_EQ(c.end_txn("t1", 999, 0, true, 7), error_code::invalid_producer_id_mapping);
+}
+
+TEST(txn_coordinator, new_instance_retries_while_the_abort_cannot_complete) {
+  fake_env env;
+  txn_coordinator c(env, {});
+  auto old = c.init_producer_id("t1", 60000, -1, -1, 0);
+  (void)c.add_partitions("t1", old.producer_id, old.producer_epoch, {{"out", 0}}, 0);
+  env.open = {{{"out", 0}, old.producer_id}};
+  env.fail_markers_after = 0;  // the abort marker cannot be written yet
+  EXPECT_EQ(c.init_producer_id("t1", 60000, -1, -1, 5).error, error_code::concurrent_transactions);
+  EXPECT_EQ(c.find("t1")->state, txn_state::prepare_abort);
+  env.fail_markers_after = -1;
+  auto fresh = c.init_producer_id("t1", 60000, -1, -1, 6);
+  ASSERT_EQ(fresh.error, error_code::none);
+  ASSERT_EQ(env.markers.size(), 1u);
+  EXPECT_EQ(env.markers[0].second.type, record::control_type::abort);
+  EXPECT_GT(fresh.producer_epoch, env.markers[0].second.producer_epoch);
 }
 
 TEST(txn_coordinator, timeouts_validated_and_expired_transactions_aborted) {
