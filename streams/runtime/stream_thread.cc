@@ -1,5 +1,7 @@
 #include "streams/runtime/stream_thread.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -39,6 +41,8 @@ struct stream_thread::impl final : record_sink {
   rd_kafka_t* consumer = nullptr;
   rd_kafka_t* producer = nullptr;
   rd_kafka_t* restorer = nullptr;
+  std::vector<rd_kafka_topic_t*> producer_topics;  // held so their metadata stays cached
+  bool revoked = false;  // set by the rebalance callback on revoke (graceful leave waits for it)
   bool in_txn = false;
   bool fatal = false;       // the producer is fenced or failed: rebuild clients
   bool needs_rewind = false;  // a transaction was aborted: rewind to committed offsets
@@ -119,7 +123,14 @@ struct stream_thread::impl final : record_sink {
                                                {"session.timeout.ms", "10000"},
                                                {"heartbeat.interval.ms", "1000"},
                                                {"topic.metadata.refresh.interval.ms", "5000"}};
+    // Static membership (KIP-345): the instance id is derived from the process id persisted in
+    // the state dir, so an instance restarted after a crash (kill -9) on the same state dir
+    // takes its old member's place at once instead of waiting session.timeout.ms for the dead
+    // member to expire. A user-set group.instance.id is used as the prefix instead.
+    std::string instance = app.config.get_or("consumer.group.instance.id", app.config.get_or("group.instance.id", ""));
+    instance = instance.empty() ? fmt::format("{}-{}-{}", app_id, app.process_id, index + 1) : fmt::format("{}-{}", instance, index + 1);
     std::map<std::string, std::string> cforce = {{"group.id", app_id},
+                                                 {"group.instance.id", instance},
                                                  {"enable.auto.commit", "false"},
                                                  {"enable.auto.offset.store", "false"},
                                                  {"partition.assignment.strategy", "range"},
@@ -146,6 +157,7 @@ struct stream_thread::impl final : record_sink {
     rd_kafka_conf_set_dr_msg_cb(pc, &impl::dr_cb);
     producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
     if (!producer) return fail(err);
+    warm_up_producer_metadata();
     if (eos) {
       // Fences older producers with our transactional id and aborts their open transaction.
       for (int attempt = 0;; ++attempt) {
@@ -157,8 +169,12 @@ struct stream_thread::impl final : record_sink {
         if (!retry) return fail("init_transactions failed: " + msg + " (is the broker reachable and does it support transactions?)");
       }
     }
+    // The restorer reads to the end of changelog partitions and stops at PARTITION_EOF, which
+    // only comes with an empty fetch response: keep its long poll short (a changelog ending
+    // with a transaction marker would otherwise cost fetch.wait.max.ms = 500 ms per partition).
     std::map<std::string, std::string> rforce = {{"enable.auto.commit", "false"},
                                                  {"enable.partition.eof", "true"},
+                                                 {"fetch.wait.max.ms", "10"},
                                                  {"isolation.level", eos ? "read_committed" : "read_uncommitted"},
                                                  {"client.id", name + "-restore-consumer"},
                                                  {"group.id", app_id + "-restore-unused"}};
@@ -180,6 +196,23 @@ struct stream_thread::impl final : record_sink {
     return true;
   }
 
+  // Looks up the leaders of every topic this thread may write (sinks, repartition and
+  // changelog topics) now, so the first records after a (re)start do not wait for a metadata
+  // round trip inside the first transaction (about 0.3-0.5 s with librdkafka's defaults).
+  void warm_up_producer_metadata() {
+    std::set<std::string> names;
+    for (auto& [name, t] : app.topo.internal_topics) names.insert(name);
+    for (auto& n : app.topo.g->nodes)
+      if (n.kind == detail::node_kind::sink && !n.sink.chooser) names.insert(app.topo.resolve(n.sink.topic));
+    for (auto& n : names) {
+      if (!app.partitions.count(n)) continue;
+      if (rd_kafka_topic_t* t = rd_kafka_topic_new(producer, n.c_str(), nullptr)) producer_topics.push_back(t);
+    }
+    const rd_kafka_metadata_t* md = nullptr;
+    if (!producer_topics.empty() && rd_kafka_metadata(producer, 0, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(md);
+  }
+
   bool fail(const std::string& msg) {
     log("error: " + msg);
     destroy_clients(false);
@@ -190,6 +223,7 @@ struct stream_thread::impl final : record_sink {
   void destroy_clients(bool graceful) {
     if (consumer) {
       if (!graceful) fatal = true;  // the revoke callback must not commit
+      if (graceful) leave_group();
       rd_kafka_consumer_close(consumer);
       rd_kafka_destroy(consumer);
       consumer = nullptr;
@@ -205,10 +239,30 @@ struct stream_thread::impl final : record_sink {
         if (auto* e = rd_kafka_abort_transaction(producer, kTxnTimeoutMs)) rd_kafka_error_destroy(e);
       }
       rd_kafka_flush(producer, 5000);
+      for (auto* t : producer_topics) rd_kafka_topic_destroy(t);
+      producer_topics.clear();
       rd_kafka_destroy(producer);
       producer = nullptr;
     }
     in_txn = false;
+  }
+
+  // A static member does not send LeaveGroup when its consumer is closed (KIP-345), but it does
+  // when it unsubscribes: leave explicitly on a graceful shutdown, so other instances take over
+  // its partitions at once (as with dynamic members) rather than after session.timeout.ms.
+  // The revoke must be served before rd_kafka_consumer_close: a static member terminating
+  // skips the LeaveGroup.
+  void leave_group() {
+    revoked = false;
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    bool has_assignment = rd_kafka_assignment(consumer, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned && assigned->cnt > 0;
+    if (assigned) rd_kafka_topic_partition_list_destroy(assigned);
+    if (rd_kafka_unsubscribe(consumer) != RD_KAFKA_RESP_ERR_NO_ERROR || !has_assignment) return;
+    auto deadline = now_ms() + 5000;
+    while (!revoked && now_ms() < deadline) {
+      // Records still arriving are not processed (nor committed): dropped.
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 10)) rd_kafka_message_destroy(m);
+    }
   }
 
   // ---- tasks -----------------------------------------------------------------------------
@@ -257,14 +311,40 @@ struct stream_thread::impl final : record_sink {
           it = suspended.erase(it);
         } else ++it;
       }
+      std::vector<task_id> fresh;
       for (auto& id : wanted) {
         if (auto s = suspended.find(id); s != suspended.end()) {
           tasks[id] = std::move(s->second);
           suspended.erase(s);
-          continue;
+        } else {
+          fresh.push_back(id);
         }
-        auto t = std::make_unique<task>(id, env());
-        if (auto e = t->open_stores(); !e.empty()) {
+      }
+      // Opening a RocksDB store replays its unflushed WAL (bounded by the memtable size): open
+      // the new tasks' stores in parallel, then restore their changelog tails one by one.
+      auto t_open = now_ms();
+      std::vector<std::unique_ptr<task>> opened(fresh.size());
+      std::vector<std::string> open_errors(fresh.size());
+      {
+        std::atomic<size_t> next{0};
+        auto work = [&] {
+          for (size_t i; (i = next++) < fresh.size();) {
+            opened[i] = std::make_unique<task>(fresh[i], env());
+            open_errors[i] = opened[i]->open_stores();
+          }
+        };
+        size_t n = std::min<size_t>(fresh.size(), std::max(2u, std::thread::hardware_concurrency()));
+        std::vector<std::thread> workers;
+        for (size_t w = 1; w < n; ++w) workers.emplace_back(work);
+        work();
+        for (auto& w : workers) w.join();
+      }
+      if (!fresh.empty() && now_ms() - t_open >= 100)
+        log(fmt::format("opened the stores of {} tasks in {} ms", fresh.size(), now_ms() - t_open));
+      for (size_t i = 0; i < fresh.size(); ++i) {
+        auto& id = fresh[i];
+        auto& t = opened[i];
+        if (auto& e = open_errors[i]; !e.empty()) {
           log("error: " + e);
           if (app.on_fatal) app.on_fatal(e);
           *stop = true;
@@ -286,8 +366,11 @@ struct stream_thread::impl final : record_sink {
       suspended.clear();
       rd_kafka_assign(rk, parts);
       app.rebalancing = 0;
+      if (app.on_thread_state) app.on_thread_state(index, true);
     } else {
       app.rebalancing = 1;
+      revoked = true;
+      if (app.on_thread_state) app.on_thread_state(index, false);
       bool lost = rd_kafka_assignment_lost(rk);
       if (!lost && !fatal) commit(true);
       if (lost || fatal || needs_rewind) {
@@ -452,6 +535,20 @@ struct stream_thread::impl final : record_sink {
       for (int i = 0; i < 1000 && !*stop; ++i) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 ? 20 : 0);
         if (!m) break;
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+          // E.g. FENCED_INSTANCE_ID: another live instance with the same process id (the same
+          // state dir) took over this thread's static membership. Not recoverable here.
+          char reason[512];
+          rd_kafka_fatal_error(consumer, reason, sizeof reason);
+          rd_kafka_message_destroy(m);
+          std::string e = fmt::format("the group consumer failed: {} (is another instance running with the same "
+                                      "state.dir? each instance needs its own)", reason);
+          log("error: " + e);
+          if (app.on_fatal) app.on_fatal(e);
+          *stop = true;
+          fatal = true;
+          break;
+        }
         if (m->err) {
           if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) log(std::string("consumer: ") + rd_kafka_message_errstr(m));
           rd_kafka_message_destroy(m);

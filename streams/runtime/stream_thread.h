@@ -13,6 +13,9 @@
 //   at_least_once: flush the producer, apply staged writes, commit offsets synchronously.
 // Rebalances (eager, range assignor for co-partitioning): commit before partitions are
 // revoked; assigned tasks restore their stores from the changelog tail before processing.
+// The consumer is a static group member (group.instance.id = <application.id>-<process id>-
+// <index>): an instance restarted on the same state dir after a crash resumes its old member's
+// assignment without a rebalance; a graceful shutdown still leaves the group.
 #pragma once
 
 #include <atomic>
@@ -21,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "eddy/streams/streams_config.h"
 #include "streams/runtime/physical_topology.h"
@@ -36,6 +40,8 @@ struct app_context {
   std::atomic<int64_t> commits{0};
   std::atomic<int> rebalancing{0};
   std::function<void(const std::string& error)> on_fatal;
+  // A thread got its assignment and restored its tasks (true), or is rebalancing (false).
+  std::function<void(int thread_index, bool running)> on_thread_state;
 };
 
 class stream_thread {

@@ -1,5 +1,6 @@
 #include "eddy/streams/streams_app.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -44,6 +45,25 @@ struct streams_app::impl {
     cv.notify_all();
     if (listener) listener(from, to);
   }
+
+  // RUNNING once every thread has its assignment and restored its tasks; REBALANCING while one
+  // is rebalancing (as Kafka Streams). Never leaves error or the shutdown states.
+  std::vector<bool> thread_running;
+  void on_thread_state(int index, bool running) {
+    app_state from, to;
+    {
+      std::lock_guard lk(mu);
+      thread_running.at(index) = running;
+      bool all = std::all_of(thread_running.begin(), thread_running.end(), [](bool b) { return b; });
+      from = st;
+      if (from != app_state::running && from != app_state::rebalancing) return;
+      to = all ? app_state::running : app_state::rebalancing;
+      if (from == to) return;
+      st = to;
+    }
+    cv.notify_all();
+    if (listener) listener(from, to);
+  }
 };
 
 streams_app::streams_app(topology t, streams_config config) : impl_(std::make_unique<impl>(std::move(t))) {
@@ -67,11 +87,12 @@ status streams_app::start() {
     }
     impl_->set_state(app_state::error);
   };
+  impl_->thread_running.assign(ctx.config.num_stream_threads(), false);
+  ctx.on_thread_state = [this](int index, bool running) { impl_->on_thread_state(index, running); };
   impl_->set_state(app_state::rebalancing);
   for (int i = 0; i < ctx.config.num_stream_threads(); ++i)
     impl_->threads.push_back(std::make_unique<runtime::stream_thread>(ctx, i));
   for (auto& t : impl_->threads) t->start();
-  impl_->set_state(app_state::running);
   return status::success();
 }
 

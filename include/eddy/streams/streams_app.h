@@ -32,6 +32,8 @@ struct status {
   static status error(std::string m) { return {false, std::move(m)}; }
 };
 
+// created -> rebalancing (start) -> running (every stream thread has its partitions and has
+// restored its stores) <-> rebalancing -> pending_shutdown (close) -> not_running; or error.
 enum class app_state { created, rebalancing, running, pending_shutdown, not_running, error };
 const char* to_string(app_state s);
 
