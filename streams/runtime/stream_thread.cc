@@ -272,9 +272,22 @@ struct stream_thread::impl final : record_sink {
     e.config = &app.config;
     e.sink = this;
     std::string dir = (std::filesystem::path(app.config.state_dir()) / app.config.application_id()).string();
-    e.open_store = [dir](const detail::store_spec& spec, task_id id, std::string& error) -> std::unique_ptr<state::committed_store> {
+    e.open_store = [this, dir](const detail::store_spec& spec, task_id id,
+                               std::string& error) -> std::unique_ptr<state::committed_store> {
       if (!spec.persistent) return std::make_unique<state::memory_store>();
-      return state::rocksdb_store::open((std::filesystem::path(dir) / id.str() / spec.name).string(), error);
+      // Another stream thread of this process may still hold the task's store: in an eager
+      // rebalance it suspended the task and keeps it open until its own assignment arrives, which
+      // can come after ours. Wait for it to close the store (RocksDB's LOCK file) rather than fail
+      // the app, as Kafka Streams retries its task directory lock. Other errors fail at once.
+      auto path = (std::filesystem::path(dir) / id.str() / spec.name).string();
+      auto t0 = now_ms();
+      for (bool waited = false;; waited = true) {
+        auto s = state::rocksdb_store::open(path, error);
+        if (s && waited) log(fmt::format("task {}: waited {} ms for another thread to close its store", id.str(), now_ms() - t0));
+        if (s || error.find("/LOCK") == std::string::npos || *stop || now_ms() - t0 > 60000) return s;
+        error.clear();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     };
     e.wall_clock = &now_ms;
     return e;
@@ -445,7 +458,11 @@ struct stream_thread::impl final : record_sink {
       return false;
     }
     auto* offsets = consumed_offsets();
+    auto tc0 = std::chrono::steady_clock::now();
     bool ok = eos ? commit_eos(offsets) : commit_alos(offsets);
+    static double tot = 0; static int cnt = 0;
+    tot += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tc0).count(); ++cnt;
+    if (cnt % 20 == 0 || force) fprintf(stderr, "TIMING commits %d total %.1f ms\n", cnt, tot);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (ok) {
       dirty = false;
