@@ -458,11 +458,7 @@ struct stream_thread::impl final : record_sink {
       return false;
     }
     auto* offsets = consumed_offsets();
-    auto tc0 = std::chrono::steady_clock::now();
     bool ok = eos ? commit_eos(offsets) : commit_alos(offsets);
-    static double tot = 0; static int cnt = 0;
-    tot += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tc0).count(); ++cnt;
-    if (cnt % 20 == 0 || force) fprintf(stderr, "TIMING commits %d total %.1f ms\n", cnt, tot);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (ok) {
       dirty = false;
