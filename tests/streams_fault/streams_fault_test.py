@@ -14,7 +14,7 @@ number of views of that page (no page shows a count twice, none is skipped, none
 and no unknown page appears). There is no caching layer, so each input record yields exactly
 one count update and this strict form must hold.
 
-  kill9_exactly_once   one app process, killed with SIGKILL 4 times: 3 times mid-stream (views
+  kill9_exactly_once   one app process, killed with SIGKILL 6 times: 5 times mid-stream (views
                        keep coming; each kill a random moment after the instance owns its tasks
                        and commits) and once at a random moment right after a restart (rejoin or
                        restore), restarted each time on the same state dir (RocksDB is reopened;
@@ -26,7 +26,7 @@ one count update and this strict form must hold.
                        survivor takes over its tasks (restoring them from the changelog) and
                        the final counts are exact. Short session.timeout.ms and
                        transaction.timeout.ms are passed through so the takeover is quick.
-  scale_out_zombie     two app processes; one is frozen with SIGSTOP mid-stream past its session
+  scale_out_zombie     two app processes with two stream threads each; one is frozen with SIGSTOP mid-stream past its session
                        timeout (a zombie: long pause or network partition) while the other takes
                        over its tasks, then woken with SIGCONT: whatever it still writes must be
                        fenced (never committed); it rejoins, gets tasks back with stale local
@@ -75,6 +75,9 @@ APP_SETTINGS = {
     "commit.interval.ms": "100",
 }
 BROKER_SETTINGS = {"group.min.session.timeout.ms": "1000"}
+# For exploring by hand: EDDY_FAULT_APP_SET="num.stream.threads=2,commit.interval.ms=50" adds or
+# overrides app settings.
+APP_SETTINGS.update(kv.split("=", 1) for kv in os.environ.get("EDDY_FAULT_APP_SET", "").split(",") if "=" in kv)
 
 RESTORED_RE = re.compile(r"task (\S+) restored (\d+) changelog records")
 
@@ -92,6 +95,7 @@ class App:
     def __init__(self, binary, bootstrap, state_dir, name, app_id=APP_ID, settings=None):
         self.binary, self.bootstrap, self.state_dir, self.name, self.app_id = binary, bootstrap, state_dir, name, app_id
         self.settings = dict(APP_SETTINGS, **(settings or {}))
+        self.threads = int(self.settings.get("num.stream.threads", "1"))  # group members per process
         self.proc = None
         self.output = []  # every line of every run
         self.runs = 0
@@ -395,6 +399,11 @@ class Env:
             shutil.rmtree(d, ignore_errors=True)
 
 
+def owns_all(members, n):
+    """The group has n members (one app's threads) that together own every partition."""
+    return len(members) == n and sum(len(v) for v in members.values()) == 2 * PARTITIONS and all(members.values())
+
+
 def members_parts(bootstrap):
     return group_assignment(bootstrap, APP_ID)
 
@@ -405,7 +414,7 @@ def wait_group(out, bootstrap, apps, dead, timeout=90):
     deadline = time.time() + timeout
     while True:
         members = group_assignment(bootstrap, APP_ID)
-        if len(members) == len(apps) and all(members.values()) and not (set(members) & dead):
+        if len(members) == sum(a.threads for a in apps) and all(members.values()) and not (set(members) & dead):
             return set(members)
         if time.time() > deadline:
             raise AssertionError("the group did not settle within %ds with %d live member(s) owning partitions: %s"
@@ -416,7 +425,7 @@ def wait_group(out, bootstrap, apps, dead, timeout=90):
 
 
 def case_kill9_exactly_once(env):
-    mid_stream_kills = 3
+    mid_stream_kills = 5
     rng = random.Random()
     seed = rng.randrange(1 << 30)
     log("seed %d" % seed)
@@ -438,7 +447,7 @@ def case_kill9_exactly_once(env):
             producer = views.produce_async(None, rate=rate, stop=stop)
             dead = set()
             restores = []  # changelog records replayed by each restart on the kept state dir
-            # Kills 1..3 once the (restarted) instance owns its tasks and has committed output; one
+            # Kills mid-stream once the (restarted) instance owns its tasks and has committed output; one
             # more at a random moment right after a restart (during the rejoin or the restore).
             early = rng.randrange(1, mid_stream_kills + 1)
             kill_no = 0
@@ -525,7 +534,7 @@ def case_scale_out_kill9(env):
             deadline = time.time() + 90
             while True:  # the survivor alone owns every partition
                 now = members_parts(b.bootstrap)
-                if len(now) == 1 and len(next(iter(now.values()))) == 2 * PARTITIONS:
+                if owns_all(now, a.threads):
                     break
                 if time.time() > deadline:
                     raise AssertionError("the survivor did not take over every partition within 90s: %s" % now)
@@ -651,8 +660,11 @@ def case_scale_out_zombie(env):
         views = Views(b.bootstrap, seed)
         views.produce(1000)
         out = Output(b.bootstrap)
-        a = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-a-"), "app-a")
-        c = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-b-"), "app-b")
+        # Two stream threads per process: tasks also move between the threads of one process
+        # (one thread may still hold a task's store when another is assigned it).
+        two = {"num.stream.threads": "2"}
+        a = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-a-"), "app-a", settings=two)
+        c = App(env.app_path, b.bootstrap, env.tempdir("eddy-fault-b-"), "app-b", settings=two)
         stop = threading.Event()
         try:
             a.start()
@@ -673,10 +685,8 @@ def case_scale_out_zombie(env):
             deadline = t0 + 90
             while True:
                 now = members_parts(b.bootstrap)
-                if len(now) == 1 and len(next(iter(now.values()))) == 2 * PARTITIONS and not (set(now) & members):
+                if owns_all(now, a.threads):
                     break
-                if len(now) == 1 and set(now) <= members and len(next(iter(now.values()))) == 2 * PARTITIONS:
-                    break  # app-a kept its member id and now owns everything
                 if time.time() > deadline:
                     raise AssertionError("app-a did not take over every partition within 90s: %s" % now)
                 a.check_alive()
@@ -694,7 +704,7 @@ def case_scale_out_zombie(env):
             deadline = time.time() + 90
             while True:
                 now = members_parts(b.bootstrap)
-                if len(now) == 2 and all(now.values()) and survivor <= set(now):
+                if len(now) == a.threads + c.threads and all(now.values()) and survivor <= set(now):
                     break
                 if time.time() > deadline:
                     raise AssertionError("app-b did not rejoin with tasks within 90s: %s; app-b output:\n%s" % (
