@@ -7,7 +7,10 @@
 // topic, and produce latency p50/p99/max at a fixed rate with acks=all.
 //
 //   broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]
-//                [--target eddy|mock|both] [--data-dir DIR] [--set key=value ...]
+//                [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]
+//
+// --repeat N runs the targets N times, alternating, and ends with the best figure of each
+// (figures swing with whatever else the machine runs; alternating keeps that fair).
 //
 // Defaults (about a minute on a loaded 2-core machine): --small 300000 --large 60000
 // --rate 5000 --latency-seconds 5. --data-dir defaults to a fresh temporary directory.
@@ -40,6 +43,7 @@ struct options {
   long large = 60000;
   int rate = 5000;
   double latency_seconds = 5;
+  int repeat = 1;
   std::string target = "both";
   std::string data_dir;
   std::map<std::string, std::string> broker_settings;
@@ -173,7 +177,7 @@ void on_latency_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   s->latency_us[i] = std::chrono::duration<double, std::micro>(now - s->sent[i]).count();
 }
 
-std::string latency(const std::string& bootstrap, const std::string& topic, int rate, double seconds) {
+std::string latency(const std::string& bootstrap, const std::string& topic, int rate, double seconds, double& p99_ms) {
   latency_state st;
   long n = long(rate * seconds);
   st.sent.resize(std::size_t(n));
@@ -209,11 +213,22 @@ std::string latency(const std::string& bootstrap, const std::string& topic, int 
   if (l.empty()) die("no latency samples");
   std::sort(l.begin(), l.end());
   auto pct = [&](double q) { return l[std::min(l.size() - 1, std::size_t(q * double(l.size())))] / 1000.0; };
+  p99_ms = pct(0.99);
   return fmt::format("p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms  ({} msgs at {:.0f}/s achieved, {} failed)", pct(0.50),
                      pct(0.99), l.back() / 1000.0, l.size(), double(n) / send_secs, st.failed.load());
 }
 
-void run_suite(const std::string& name, const std::string& bootstrap, const options& o,
+// Best figure per (target, metric) over --repeat runs: msgs/s for throughput (higher is
+// better), p99 ms for latency (lower is better).
+std::map<std::string, std::map<std::string, double>> best;
+
+void note(const std::string& target, const std::string& metric, double v, bool higher_is_better = true) {
+  auto& m = best[target];
+  auto it = m.find(metric);
+  if (it == m.end() || (higher_is_better ? v > it->second : v < it->second)) m[metric] = v;
+}
+
+void run_suite(const std::string& target, const std::string& name, const std::string& bootstrap, const options& o,
                const std::function<void(const std::string&)>& prepare_topic) {
   fmt::print("== {} ({})\n", name, bootstrap);
   std::fflush(stdout);
@@ -232,15 +247,23 @@ void run_suite(const std::string& name, const std::string& bootstrap, const opti
   };
   for (auto& s : steps) {
     prepare_topic(s.topic);
-    fmt::print("  {}  {}\n", s.label, produce(bootstrap, s.topic, s.n, s.size, s.acks).line());
+    auto r = produce(bootstrap, s.topic, s.n, s.size, s.acks);
+    fmt::print("  {}  {}\n", s.label, r.line());
+    note(target, s.label, r.count / r.seconds);
     std::fflush(stdout);
   }
   // The warm-up record makes each topic one longer than n.
-  fmt::print("  consume 100 B          {}\n", consume(bootstrap, "b-small-1", o.small + 1).line());
-  fmt::print("  consume 1 KB           {}\n", consume(bootstrap, "b-large-1", o.large + 1).line());
+  auto c1 = consume(bootstrap, "b-small-1", o.small + 1);
+  fmt::print("  consume 100 B          {}\n", c1.line());
+  note(target, "consume 100 B         ", c1.count / c1.seconds);
+  auto c2 = consume(bootstrap, "b-large-1", o.large + 1);
+  fmt::print("  consume 1 KB           {}\n", c2.line());
+  note(target, "consume 1 KB          ", c2.count / c2.seconds);
   std::fflush(stdout);
   prepare_topic("b-latency");
-  fmt::print("  latency 100 B acks=all at {}/s: {}\n", o.rate, latency(bootstrap, "b-latency", o.rate, o.latency_seconds));
+  double p99 = 0;
+  fmt::print("  latency 100 B acks=all at {}/s: {}\n", o.rate, latency(bootstrap, "b-latency", o.rate, o.latency_seconds, p99));
+  note(target, "latency p99 ms (lower)", p99, false);
   std::fflush(stdout);
 }
 
@@ -259,6 +282,7 @@ int main(int argc, char** argv) {
     else if (a == "--rate") o.rate = std::stoi(next());
     else if (a == "--latency-seconds") o.latency_seconds = std::stod(next());
     else if (a == "--target") o.target = next();
+    else if (a == "--repeat") o.repeat = std::max(1, std::stoi(next()));
     else if (a == "--data-dir") o.data_dir = next();
     else if (a == "--set") {
       std::string kv = next();
@@ -267,7 +291,7 @@ int main(int argc, char** argv) {
       o.broker_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
     } else if (a == "--help" || a == "-h") {
       fmt::print("usage: broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]\n"
-                 "                    [--target eddy|mock|both] [--data-dir DIR] [--set key=value ...]\n");
+                 "                    [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]\n");
       return 0;
     } else {
       die("unknown argument '" + a + "' (see --help)");
@@ -277,28 +301,40 @@ int main(int argc, char** argv) {
   fmt::print("broker_bench: librdkafka {}, {} x 100 B, {} x 1 KB, latency {} msgs/s for {} s, 1 partition, no compression\n",
              rd_kafka_version_str(), o.small, o.large, o.rate, o.latency_seconds);
   auto t0 = clock_type::now();
-  if (o.target != "mock") {
-    eddy::broker::embedded_broker_options bo;
-    bo.data_dir = o.data_dir;
-    bo.config = o.broker_settings;
-    bo.config.emplace("num.partitions", "1");
-    eddy::broker::embedded_broker broker(bo);
-    run_suite("eddy embedded broker, data in " + broker.data_dir(), broker.bootstrap_servers(), o,
-              [](const std::string&) {});  // auto-created with 1 partition
-    broker.stop();
+  for (int round = 0; round < o.repeat; ++round) {
+    if (o.repeat > 1) fmt::print("-- round {} of {}\n", round + 1, o.repeat);
+    if (o.target != "mock") {
+      eddy::broker::embedded_broker_options bo;
+      bo.data_dir = o.data_dir.empty() ? "" : o.data_dir + "/round-" + std::to_string(round);
+      bo.config = o.broker_settings;
+      bo.config.emplace("num.partitions", "1");
+      eddy::broker::embedded_broker broker(bo);
+      run_suite("eddy", "eddy embedded broker, data in " + broker.data_dir(), broker.bootstrap_servers(), o,
+                [](const std::string&) {});  // auto-created with 1 partition
+      broker.stop();
+    }
+    if (o.target != "eddy") {
+      char err[256];
+      rd_kafka_conf_t* conf = rd_kafka_conf_new();
+      rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+      rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+      if (!owner) die(err);
+      rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(owner, 1);
+      if (!mc) die("rd_kafka_mock_cluster_new failed");
+      run_suite("mock", "librdkafka mock cluster (1 broker, in memory)", rd_kafka_mock_cluster_bootstraps(mc), o,
+                [&](const std::string& t) { rd_kafka_mock_topic_create(mc, t.c_str(), 1, 1); });
+      rd_kafka_mock_cluster_destroy(mc);
+      rd_kafka_destroy(owner);
+    }
   }
-  if (o.target != "eddy") {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!owner) die(err);
-    rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(owner, 1);
-    if (!mc) die("rd_kafka_mock_cluster_new failed");
-    run_suite("librdkafka mock cluster (1 broker, in memory)", rd_kafka_mock_cluster_bootstraps(mc), o,
-              [&](const std::string& t) { rd_kafka_mock_topic_create(mc, t.c_str(), 1, 1); });
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(owner);
+  if (o.repeat > 1) {
+    fmt::print("== best of {} rounds (msgs/s; latency: lowest p99)\n  {:<24} {:>14} {:>14} {:>8}\n", o.repeat, "metric",
+               "eddy", "mock", "eddy/mock");
+    for (auto& [metric, v] : best.count("eddy") ? best["eddy"] : best["mock"]) {
+      double e = best["eddy"].count(metric) ? best["eddy"][metric] : 0;
+      double m = best["mock"].count(metric) ? best["mock"][metric] : 0;
+      fmt::print("  {:<24} {:>14.2f} {:>14.2f} {:>8}\n", metric, e, m, m > 0 && e > 0 ? fmt::format("{:.2f}", e / m) : "-");
+    }
   }
   fmt::print("total {:.1f} s\n", std::chrono::duration<double>(clock_type::now() - t0).count());
   return 0;

@@ -25,6 +25,12 @@ result<std::shared_ptr<file>> file::open(const std::filesystem::path& path, bool
   return std::make_shared<file>(fd, path);
 }
 
+result<std::shared_ptr<file>> file::open_direct(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0) return io_error("cannot open with O_DIRECT", path, errno);
+  return std::make_shared<file>(fd, path);
+}
+
 file::~file() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -27,6 +27,10 @@ class file {
  public:
   // Opens (creating when `create`) for reading and writing.
   static result<std::shared_ptr<file>> open(const std::filesystem::path& path, bool create);
+  // Opens an existing file write-only with O_DIRECT (writes bypass the page cache; offsets,
+  // lengths and buffer addresses must be multiples of direct_io_alignment). Fails where the
+  // file system refuses O_DIRECT (tmpfs, for one): callers then write through the cache.
+  static result<std::shared_ptr<file>> open_direct(const std::filesystem::path& path);
 
   explicit file(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   ~file();
@@ -49,6 +53,8 @@ class file {
   int fd_;
   std::filesystem::path path_;
 };
+
+inline constexpr std::size_t direct_io_alignment = 4096;
 
 // fsync of a directory, so that a created, renamed or removed entry is durable.
 result<void> sync_directory(const std::filesystem::path& dir);

@@ -176,6 +176,11 @@ result<log_config> log_config::parse_broker(const string_map& properties) {
     if (!n || *n < 0) return bad(it->first, it->second, "an integer >= 0 (0 = off)");
     c.pagecache_window_bytes = *n;
   }
+  if (auto it = properties.find("log.write.direct"); it != properties.end()) {
+    if (it->second == "true") c.write_direct = true;
+    else if (it->second == "false") c.write_direct = false;
+    else return bad(it->first, it->second, "true or false");
+  }
   auto parsed = parse_topic(topic, c);
   if (!parsed) {
     // Re-word the message with the broker spelling the user actually wrote.

@@ -14,6 +14,8 @@
 //   log.pagecache.window.bytes (default 32 MiB, 0 = off): how much of each active segment's
 //     tail stays in the page cache; older bytes are written back and evicted so appends
 //     reuse those pages (see segment::recycle_page_cache for why).
+//   log.write.direct=true|false (default true): append with O_DIRECT (block-aligned writes
+//     that bypass the page cache; the fallback where refused is buffered writes).
 //   log.flush.scheduler.interval.ms: how often the broker should call log_manager::tick
 //     (the broker owns its timer; the value is just carried here).
 //
@@ -58,6 +60,9 @@ struct log_config {
   // behind it once written back (see segment::recycle_page_cache); 0 = leave it all to the
   // kernel, as Kafka does.
   std::int64_t pagecache_window_bytes = 32LL << 20;
+  // Broker-wide: log.write.direct (Eddy's own). Appends use O_DIRECT where the file system
+  // allows it (see segment::direct_append); false = buffered writes, as Kafka does.
+  bool write_direct = true;
 
   // Topic-name overrides on top of `base`. Unknown names and bad values are errors
   // (code invalid_config, message naming the key and the accepted range).

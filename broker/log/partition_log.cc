@@ -305,7 +305,8 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   }
   segment& a = active();
   std::uint64_t position = a.size();
-  if (auto r = a.append(batch, config_.index_interval_bytes, config_.pagecache_window_bytes); !r) return r.error();
+  if (auto r = a.append(batch, config_.index_interval_bytes, {config_.write_direct, config_.pagecache_window_bytes}); !r)
+    return r.error();
   if (active_roll_base_ms_ < 0) active_roll_base_ms_ = now_ms;
   mark_dirty();
   messages_since_flush_ += std::max<std::int32_t>(1, h.record_count());

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -156,7 +158,7 @@ result<std::unique_ptr<segment>> segment::recover(const std::filesystem::path& d
 }
 
 result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
-                             std::int64_t pagecache_window_bytes) {
+                             write_mode mode) {
   record::batch_header_view h{batch.data()};
   batch_info b;
   b.position = size_;
@@ -169,14 +171,96 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
     if (auto r = time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_); !r) return r;
     bytes_since_index_ = 0;
   }
-  if (auto r = log_->pwrite(batch, size_); !r) {
+  // Large batches (throughput) go direct; small ones (latency: a direct write waits for the
+  // device) go through the page cache. Mixing is safe: the kernel writes back and drops
+  // cached pages a direct write covers, and tail_block_ follows buffered appends too.
+  bool use_direct = mode.direct && batch.size() >= direct_min_bytes && !direct_refused_;
+  if (use_direct && !direct_) {
+    // First direct append to this segment: open the O_DIRECT descriptor and load the bytes
+    // of the partial last block (a reopened segment ends anywhere).
+    auto d = file::open_direct(log_->path());
+    void* mem = nullptr;
+    if (d && ::posix_memalign(&mem, direct_io_alignment, direct_io_alignment) == 0) {
+      tail_block_.reset(static_cast<std::uint8_t*>(mem));
+      std::uint64_t block = size_ & ~std::uint64_t(direct_io_alignment - 1);
+      auto n = log_->pread(std::span<std::uint8_t>(tail_block_.get(), size_ - block), block);
+      if (n && *n == size_ - block) direct_ = std::move(*d);
+    }
+    if (!direct_) {
+      direct_refused_ = true;  // e.g. tmpfs: write through the page cache from now on
+      use_direct = false;
+    }
+  }
+  auto written = use_direct ? direct_append(batch) : log_->pwrite(batch, size_);
+  if (!written) {
     // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
     (void)log_->truncate(size_);
-    return r;
+    return written;
+  }
+  if (direct_ && !use_direct) {
+    // Keep the partial last block's bytes current for the next direct append.
+    std::uint64_t block = size_ & ~std::uint64_t(direct_io_alignment - 1);
+    std::uint64_t new_end = size_ + batch.size();
+    std::uint64_t new_block = new_end & ~std::uint64_t(direct_io_alignment - 1);
+    if (new_block == block)
+      std::memcpy(tail_block_.get() + (size_ - block), batch.data(), batch.size());
+    else
+      std::memcpy(tail_block_.get(), batch.data() + (new_block - size_), std::size_t(new_end - new_block));
   }
   note_batch(b);
   bytes_since_index_ += b.size;
-  recycle_page_cache(pagecache_window_bytes);
+  recycle_page_cache(mode.pagecache_window_bytes);
+  return {};
+}
+
+namespace {
+
+// The staging buffer of direct appends: block-aligned, grown as needed, reused by every
+// segment appended to from this thread (the broker appends from its event loop only).
+struct staging_buffer {
+  std::uint8_t* data = nullptr;
+  std::size_t capacity = 0;
+  ~staging_buffer() { std::free(data); }
+  bool reserve(std::size_t n) {
+    if (n <= capacity) return true;
+    std::size_t want = std::max(n, capacity * 2);
+    void* mem = nullptr;
+    if (::posix_memalign(&mem, direct_io_alignment, want) != 0) return false;
+    std::free(data);
+    data = static_cast<std::uint8_t*>(mem);
+    capacity = want;
+    return true;
+  }
+};
+
+}  // namespace
+
+// Direct appends (log.write.direct=true, batches of at least direct_min_bytes): the batch goes to disk with O_DIRECT instead of
+// being copied into page-cache pages. Writing through the page cache costs the writing
+// thread about 1 to 2.5 s of CPU per GB here (page allocation, copy and writeback on a
+// virtual machine); an O_DIRECT write costs about 0.1 s per GB, the device doing the copy.
+// O_DIRECT needs block-aligned offsets and lengths, so each append writes whole blocks
+// from the block holding the current end: the kept partial last block, then the batch,
+// then zeros up to the next boundary. The file is therefore up to 4095 bytes longer than
+// the log until seal() truncates it; after a crash, recovery truncates that zero tail like
+// any torn tail. Reads stay buffered (the kernel drops cached copies of blocks a direct
+// write replaces), and acknowledged data has reached the device, as with buffered writes
+// it had reached the page cache.
+result<void> segment::direct_append(std::span<const std::uint8_t> batch) {
+  constexpr std::uint64_t align = direct_io_alignment;
+  thread_local staging_buffer stage;
+  std::uint64_t block = size_ & ~(align - 1);
+  std::size_t head = std::size_t(size_ - block);
+  std::size_t end = head + batch.size();
+  std::size_t length = (end + align - 1) & ~(align - 1);
+  if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
+  std::memcpy(stage.data, tail_block_.get(), head);
+  std::memcpy(stage.data + head, batch.data(), batch.size());
+  std::memset(stage.data + end, 0, length - end);
+  if (auto r = direct_->pwrite(std::span<const std::uint8_t>(stage.data, length), block); !r) return r;
+  std::uint64_t new_end = size_ + batch.size();
+  std::uint64_t new_block = new_end & ~(align - 1);
+  std::memcpy(tail_block_.get(), stage.data + (new_block - block), std::size_t(new_end - new_block));
   return {};
 }
 
@@ -261,12 +345,19 @@ result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::si
   out.resize(*n);
   // A read behind the cached tail (a consumer catching up) came from disk: evict it again
   // so those pages are reused too (see recycle_page_cache).
-  if (cache_marks_set_ && pos + *n <= dropped_to_ && *n > 0)
+  if (*n > 0 && cache_marks_set_ && pos + *n <= dropped_to_)
     (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(*n), POSIX_FADV_DONTNEED);
   return out;
 }
 
 result<void> segment::seal() {
+  if (direct_) {
+    // Cut the zero padding of the last block; later appends (none for a sealed segment,
+    // but a reopened one) start again from the page cache or a fresh direct descriptor.
+    direct_.reset();
+    tail_block_.reset();
+    if (auto r = log_->truncate(size_); !r) return r;
+  }
   if (max_timestamp_ >= 0) return time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
   return {};
 }

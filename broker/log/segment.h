@@ -31,6 +31,17 @@
 
 namespace eddy::broker::log {
 
+// How a segment's appends reach the file. direct: O_DIRECT writes of whole 4 KiB blocks
+// (see segment::direct_append), falling back to the page cache where O_DIRECT is refused.
+// Otherwise buffered writes, and `pagecache_window_bytes` > 0 keeps only about that many
+// bytes of the tail in the page cache (see recycle_page_cache); 0 leaves it to the kernel.
+struct write_mode {
+  bool direct = false;  // batches of at least direct_min_bytes
+  std::int64_t pagecache_window_bytes = 0;
+};
+
+inline constexpr std::size_t direct_min_bytes = 64 * 1024;
+
 class segment {
  public:
   // `<dir>/<20-digit base><ext>`, e.g. ext ".log", ".index", ".log.cleaned".
@@ -66,10 +77,9 @@ class segment {
   std::int64_t first_batch_timestamp() const { return first_timestamp_; }
 
   // Appends one batch whose base_offset is already assigned (>= next_offset()).
-  // `pagecache_window_bytes` > 0 keeps only about that many bytes of this segment's tail
-  // in the page cache (see recycle_page_cache); 0 leaves the page cache to the kernel.
-  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
-                      std::int64_t pagecache_window_bytes = 0);
+  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes, write_mode mode = {});
+  // True once large appends go through O_DIRECT (until seal()).
+  bool writes_direct() const { return direct_ != nullptr; }
 
   // The first batch whose last offset is >= `offset`, or nullopt when none in this segment.
   result<std::optional<batch_info>> find_batch(std::int64_t offset) const;
@@ -82,7 +92,8 @@ class segment {
 
   bool index_full(std::int64_t max_index_bytes) const { return offset_index_.full(max_index_bytes); }
   // Called when the segment stops being the active one, and on close: records the final
-  // max timestamp in the time index so a clean reopen knows it without a scan.
+  // max timestamp in the time index so a clean reopen knows it without a scan, and after
+  // direct appends cuts the zero padding of the last block off the file.
   result<void> seal();
   // fsyncs the .log and the indexes.
   result<void> sync_all();
@@ -98,6 +109,7 @@ class segment {
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
   void recycle_page_cache(std::int64_t window_bytes);
+  result<void> direct_append(std::span<const std::uint8_t> batch);
 
   std::filesystem::path dir_;
   std::int64_t base_;
@@ -113,6 +125,11 @@ class segment {
   std::uint64_t bytes_since_index_ = 0;
   // Page-cache recycling (recycle_page_cache): writeback was started for bytes before
   // writeback_from_, and bytes before dropped_to_ were written back and evicted.
+  // Direct appends: the O_DIRECT descriptor, and the bytes of the last, partial 4 KiB
+  // block (the file holds them followed by zero padding up to the block boundary).
+  std::shared_ptr<file> direct_;
+  bool direct_refused_ = false;
+  std::unique_ptr<std::uint8_t, void (*)(void*)> tail_block_{nullptr, &std::free};
   bool cache_marks_set_ = false;
   std::uint64_t writeback_from_ = 0;
   std::uint64_t dropped_to_ = 0;

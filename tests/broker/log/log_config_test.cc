@@ -70,6 +70,11 @@ TEST(log_config, broker_names_and_units) {
   auto w = log_manager_options::parse({{"log.pagecache.window.bytes", "0"}});
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->defaults.pagecache_window_bytes, 0);
+  EXPECT_TRUE(o->defaults.write_direct);
+  auto nd = log_manager_options::parse({{"log.write.direct", "false"}});
+  ASSERT_TRUE(nd.ok());
+  EXPECT_FALSE(nd->defaults.write_direct);
+  EXPECT_FALSE(log_manager_options::parse({{"log.write.direct", "1"}}).ok());
   auto bad_window = log_manager_options::parse({{"log.pagecache.window.bytes", "-5"}});
   ASSERT_FALSE(bad_window.ok());
   EXPECT_NE(bad_window.error().message.find("log.pagecache.window.bytes"), std::string::npos);

@@ -129,6 +129,72 @@ TEST(partition_log, reads_back_everything_with_a_small_page_cache_window) {
   EXPECT_EQ(again->log_end_offset(), n);
 }
 
+// Large batches are written with O_DIRECT (whole blocks, the last one zero-padded), small
+// ones through the page cache. Interleaved, every record must read back exactly; a clean
+// close cuts the padding off, and an unclean reopen (the padding still there, as after
+// kill -9) truncates it without losing a record.
+TEST(partition_log, direct_and_buffered_appends_interleave_and_survive_reopen) {
+  temp_dir d;
+  log_config cfg;  // write_direct is the default
+  ASSERT_TRUE(cfg.write_direct);
+  std::vector<std::size_t> value_sizes;
+  for (int i = 0; i < 60; ++i) value_sizes.push_back(i % 3 == 0 ? 100000 + std::size_t(i) * 37 : std::size_t(10 + i * 13));
+  auto check_all = [&](partition_log& log) {
+    std::int64_t offset = 0;
+    while (offset < std::int64_t(value_sizes.size())) {
+      auto r = log.read(offset, 1 << 20, log.high_watermark());
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      ASSERT_FALSE(r->records.empty()) << "nothing at offset " << offset;
+      record::batch_splitter s(r->records);
+      record::byte_span b;
+      while (s.next(b)) {
+        auto rd = record::batch_reader::open(b, {});
+        ASSERT_TRUE(rd.ok()) << "batch at offset " << offset;
+        for (const auto& rec : *rd) {
+          ASSERT_EQ(rec.offset, offset);
+          ASSERT_TRUE(rec.value.has_value());
+          ASSERT_EQ(rec.value->size(), value_sizes[std::size_t(offset)]) << "offset " << offset;
+          EXPECT_EQ((*rec.value)[rec.value->size() - 1], char('a' + offset % 26)) << "offset " << offset;
+          ++offset;
+        }
+      }
+    }
+    EXPECT_EQ(offset, std::int64_t(value_sizes.size()));
+  };
+  std::uint64_t logical = 0;
+  {
+    auto log = make_log(d.path() / "t-0", cfg);
+    for (std::size_t i = 0; i < value_sizes.size(); ++i) {
+      auto batch = make_batch(1, 1000, std::string(value_sizes[i], char('a' + i % 26)));
+      logical += batch.size();
+      append(*log, batch);
+    }
+    EXPECT_TRUE(log->segments().begin()->second->writes_direct());
+    check_all(*log);
+    EXPECT_EQ(log->segments().begin()->second->size(), logical);
+    // No close(): the file keeps its zero padding, as after kill -9.
+  }
+  auto file = d.path() / "t-0" / "00000000000000000000.log";
+  EXPECT_GE(testing::file_size(file), logical);
+  EXPECT_LT(testing::file_size(file), logical + 4096);
+  {
+    auto log = reopen(d.path() / "t-0", false, cfg);
+    EXPECT_EQ(log->log_end_offset(), std::int64_t(value_sizes.size()));
+    EXPECT_EQ(testing::file_size(file), logical);
+    check_all(*log);
+    // Appends continue after the recovered end, direct and buffered.
+    value_sizes.push_back(200000);
+    append(*log, make_batch(1, 1000, std::string(200000, char('a' + (value_sizes.size() - 1) % 26))));
+    value_sizes.push_back(5);
+    append(*log, make_batch(1, 1000, std::string(5, char('a' + (value_sizes.size() - 1) % 26))));
+    check_all(*log);
+    ASSERT_TRUE(log->close().ok());
+  }
+  auto log = reopen(d.path() / "t-0", true, cfg);
+  EXPECT_EQ(log->log_end_offset(), std::int64_t(value_sizes.size()));
+  check_all(*log);
+}
+
 TEST(partition_log, rejects_malformed_and_oversized_batches) {
   temp_dir d;
   log_config cfg;
