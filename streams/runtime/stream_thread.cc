@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -41,7 +42,10 @@ struct stream_thread::impl final : record_sink {
   rd_kafka_t* consumer = nullptr;
   rd_kafka_t* producer = nullptr;
   rd_kafka_t* restorer = nullptr;
-  std::vector<rd_kafka_topic_t*> producer_topics;  // held so their metadata stays cached
+  // The producer's topic handles by name: send() passes the handle (a name makes librdkafka look
+  // the topic up under its lock for every record); held until the producer is destroyed, which
+  // also keeps the topic objects `delivered` points to alive.
+  std::unordered_map<std::string, rd_kafka_topic_t*> producer_topics;
   bool revoked = false;  // set by the rebalance callback on revoke (graceful leave waits for it)
   bool in_txn = false;
   bool fatal = false;       // the producer is fenced or failed: rebuild clients
@@ -49,8 +53,9 @@ struct stream_thread::impl final : record_sink {
   std::string produce_error;
   std::map<task_id, std::unique_ptr<task>> tasks;
   std::map<task_id, std::unique_ptr<task>> suspended;  // revoked, kept for a possible reassignment
-  // Highest offset per (topic, partition) delivered in the current commit cycle.
-  std::map<std::pair<std::string, int32_t>, int64_t> delivered;
+  // Highest offset per (topic, partition) delivered in the current commit cycle, keyed by the
+  // producer's topic object: the delivery callback runs for every record, so no name copies.
+  std::map<std::pair<const rd_kafka_topic_t*, int32_t>, int64_t> delivered;
   int64_t last_commit = 0;
   bool dirty = false;  // processed or produced since the last commit
 
@@ -78,9 +83,15 @@ struct stream_thread::impl final : record_sink {
         rd_kafka_header_add(h, x.key.data(), static_cast<ssize_t>(x.key.size()), x.value ? x.value->data() : nullptr,
                             x.value ? static_cast<ssize_t>(x.value->size()) : 0);
     }
+    rd_kafka_topic_t* rkt = topic_handle(topic);
+    if (!rkt) {
+      if (h) rd_kafka_headers_destroy(h);
+      on_produce_error(topic, rd_kafka_err2str(rd_kafka_last_error()));
+      return;
+    }
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+          producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
           RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr), (value ? value->size() : 0)),
@@ -98,6 +109,12 @@ struct stream_thread::impl final : record_sink {
     dirty = true;
   }
 
+  rd_kafka_topic_t* topic_handle(const std::string& topic) {
+    auto it = producer_topics.find(topic);
+    if (it != producer_topics.end()) return it->second;
+    return producer_topics.emplace(topic, rd_kafka_topic_new(producer, topic.c_str(), nullptr)).first->second;
+  }
+
   void on_produce_error(const std::string& topic, const std::string& err) {
     auto handler = app.config.production_handler_or_default();
     if (eos || handler(topic, err) == handler_response::fail) produce_error = fmt::format("producing to {} failed: {}", topic, err);
@@ -105,12 +122,11 @@ struct stream_thread::impl final : record_sink {
 
   static void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
-    std::string topic = rd_kafka_topic_name(m->rkt);
     if (m->err) {
-      self->on_produce_error(topic, rd_kafka_err2str(m->err));
+      self->on_produce_error(rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
       return;
     }
-    auto& o = self->delivered[{topic, m->partition}];
+    auto& o = self->delivered.try_emplace({m->rkt, m->partition}, -1).first->second;
     o = std::max(o, m->offset);
   }
 
@@ -204,10 +220,8 @@ struct stream_thread::impl final : record_sink {
     for (auto& [name, t] : app.topo.internal_topics) names.insert(name);
     for (auto& n : app.topo.g->nodes)
       if (n.kind == detail::node_kind::sink && !n.sink.chooser) names.insert(app.topo.resolve(n.sink.topic));
-    for (auto& n : names) {
-      if (!app.partitions.count(n)) continue;
-      if (rd_kafka_topic_t* t = rd_kafka_topic_new(producer, n.c_str(), nullptr)) producer_topics.push_back(t);
-    }
+    for (auto& n : names)
+      if (app.partitions.count(n)) topic_handle(n);
     const rd_kafka_metadata_t* md = nullptr;
     if (!producer_topics.empty() && rd_kafka_metadata(producer, 0, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
       rd_kafka_metadata_destroy(md);
@@ -239,7 +253,9 @@ struct stream_thread::impl final : record_sink {
         if (auto* e = rd_kafka_abort_transaction(producer, kTxnTimeoutMs)) rd_kafka_error_destroy(e);
       }
       rd_kafka_flush(producer, 5000);
-      for (auto* t : producer_topics) rd_kafka_topic_destroy(t);
+      delivered.clear();
+      for (auto& [name, t] : producer_topics)
+        if (t) rd_kafka_topic_destroy(t);
       producer_topics.clear();
       rd_kafka_destroy(producer);
       producer = nullptr;
@@ -433,10 +449,12 @@ struct stream_thread::impl final : record_sink {
   }
 
   void apply_stores() {
+    std::map<std::pair<std::string, int32_t>, int64_t> by_name;
+    for (auto& [tp, off] : delivered) by_name[{rd_kafka_topic_name(tp.first), tp.second}] = off;
     for (auto& [id, t] : tasks)
       t->commit_stores([&](const std::string& topic, int32_t p) {
-        auto it = delivered.find({topic, p});
-        return it == delivered.end() ? -1 : it->second;
+        auto it = by_name.find({topic, p});
+        return it == by_name.end() ? -1 : it->second;
       });
     delivered.clear();
   }
