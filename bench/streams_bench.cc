@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -353,6 +354,9 @@ void reap(std::unique_ptr<child>& c, int sig) {
 
 // The child: an exactly-once count-by-key app (no repartition), reporting events on stdout.
 int child_main(const std::map<std::string, std::string>& f) {
+  // Die with the bench (it holds the broker): no orphan app retrying forever if the bench fails.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
   stream_builder b;
   b.stream<std::string, std::string>(f.at("input"))
       .group_by_key()
