@@ -566,8 +566,8 @@ int main(int argc, char** argv) {
   auto broker = std::make_unique<eddy::broker::embedded_broker>(bo);
   const std::string bs = broker->bootstrap_servers();
   fmt::print("command: {}\n", cmdline);
-  fmt::print("embedded Eddy broker {} in this process; apps: librdkafka {}, {} input partitions, {}-byte records; "
-             "load average at start: {}\n",
+  fmt::print("embedded Eddy broker {} in this process; apps: librdkafka {}, 1 stream thread, {} input partitions, "
+             "{}-byte records; load average at start: {}\n",
              bs, rd_kafka_version_str(), kPartitions, kRecordBytes, load_avg());
   std::fflush(stdout);
 
