@@ -69,6 +69,23 @@ TEST(crc32c, hardware_matches_software_on_random_buffers) {
   }
 }
 
+// Long buffers take the three-stream path (stripes of 3 x 2048 bytes joined by shifts).
+TEST(crc32c, hardware_matches_software_on_long_buffers) {
+  if (!detail::crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  std::mt19937 rng(7);
+  std::vector<std::uint8_t> buf((1 << 20) + 16);
+  for (auto& b : buf) b = std::uint8_t(rng());
+  std::vector<std::size_t> lens = {6143, 6144, 6145, 12288, 12289, 18431, 65536, 1 << 20};
+  for (int i = 0; i < 40; ++i) lens.push_back(6144 + rng() % 200000);
+  for (std::size_t len : lens) {
+    std::size_t off = rng() % 16;
+    std::uint32_t seed = std::uint32_t(rng());
+    ASSERT_EQ(detail::crc32c_extend_hardware(seed, buf.data() + off, len),
+              detail::crc32c_extend_software(seed, buf.data() + off, len))
+        << "off=" << off << " len=" << len;
+  }
+}
+
 TEST(crc32c, extend_equals_one_shot) {
   std::mt19937 rng(7);
   std::vector<std::uint8_t> buf(1000);
