@@ -18,13 +18,14 @@
 //    exactly-once on the way: every fresh key must be counted once (a count of 2 = a duplicate).
 //
 // The child's stderr (the app's log) goes to <tmp>/streams_bench-<pid>/recovery-<K>.log; --keep
-// keeps it. STREAMS_BENCH_CHILD_SET="key=value;key=value" adds settings to the child app.
+// keeps it. --set key=value (repeatable) adds a setting to every app, the children included, e.g.
+// --set debug=eos to see librdkafka's transaction timeline, or --set producer.linger.ms=1.
 //
 // The broker always runs embedded in this (the parent) process, so it survives the kill -9.
 //
 //   streams_bench [--records N] [--wordcount-records N] [--rounds R] [--keys K1,K2,...]
 //                 [--kills N] [--apps pageviews,wordcount] [--guarantees exactly_once_v2,at_least_once]
-//                 [--skip-throughput] [--skip-recovery] [--keep]
+//                 [--set key=value ...] [--skip-throughput] [--skip-recovery] [--keep]
 // Defaults: --records 500000 (page views) --wordcount-records 100000 --rounds 2
 //           --keys 1000000,10000 --kills 2 (about two minutes on an idle 2-core machine).
 // Word count lines are ~16 words, so each line is ~17 records to process (the line and its
@@ -249,6 +250,8 @@ struct tp_result {
   bool complete = false;
 };
 
+std::map<std::string, std::string> extra_settings;  // --set key=value
+
 tp_result run_throughput(const std::string& bs, app_kind k, const input_set& in, bool eos, int round,
                          const std::string& state_root) {
   std::string app_id = fmt::format("{}-{}-{}", name(k), eos ? "eos" : "alo", round);
@@ -259,6 +262,7 @@ tp_result run_throughput(const std::string& bs, app_kind k, const input_set& in,
                      {"processing.guarantee", eos ? "exactly_once_v2" : "at_least_once"},
                      {"state.dir", state_root + "/" + app_id},
                      {"eddy.log", "false"}};
+  for (auto& [key, v] : extra_settings) cfg.set(key, v);
   tp_result r;
   r.commit_interval = cfg.commit_interval_ms();
   streams_app app(build(k, in.topic, output), cfg);
@@ -367,12 +371,8 @@ int child_main(const std::map<std::string, std::string>& f) {
                      {"bootstrap.servers", f.at("bootstrap")},
                      {"processing.guarantee", "exactly_once_v2"},
                      {"state.dir", f.at("state-dir")}};
-  // Extra settings for experiments, e.g. STREAMS_BENCH_CHILD_SET="debug=cgrp,eos".
-  if (const char* extra = std::getenv("STREAMS_BENCH_CHILD_SET")) {
-    std::stringstream ss(extra);
-    for (std::string kv; std::getline(ss, kv, ';');)
-      if (auto eq = kv.find('='); eq != std::string::npos) cfg.set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  for (auto& [k, v] : f)
+    if (k.rfind("set:", 0) == 0) cfg.set(k.substr(4), v);
   std::mutex mu;
   streams_app app(b.build(), cfg);
   app.set_state_listener([&](app_state, app_state to) {
@@ -415,6 +415,10 @@ rec_result run_recovery(const std::string& bs, int64_t keys, int kills, const st
   });
   std::vector<std::string> args = {"streams_bench", "--child", "count", "--bootstrap", bs, "--app-id", app_id,
                                    "--input", input, "--output", output, "--state-dir", state_dir};
+  for (auto& [key, v] : extra_settings) {
+    args.push_back("--set:" + key);
+    args.push_back(v);
+  }
   auto t0 = clock_type::now();
   auto ch = spawn_child(args, log);
   rd_kafka_t* gc = make_client(RD_KAFKA_CONSUMER, bs, {{"group.id", app_id}, {"isolation.level", "read_committed"}});
@@ -533,7 +537,7 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: streams_bench [--records N] [--wordcount-records N] [--rounds R] [--keys K1,K2,...] [--kills N]\n"
       "                     [--apps pageviews,wordcount] [--guarantees exactly_once_v2,at_least_once]\n"
-      "                     [--skip-throughput] [--skip-recovery] [--keep]";
+      "                     [--set key=value ...] [--skip-throughput] [--skip-recovery] [--keep]";
   for (int a = 1; a < argc; ++a) {
     std::string k = argv[a];
     auto next = [&]() -> std::string {
@@ -545,6 +549,12 @@ int main(int argc, char** argv) {
     else if (k == "--rounds") rounds = std::atoi(next().c_str());
     else if (k == "--kills") kills = std::atoi(next().c_str());
     else if (k == "--apps") apps = next();
+    else if (k == "--set") {
+      std::string kv = next();
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) die("--set wants key=value");
+      extra_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
     else if (k == "--guarantees") guarantees = next();
     else if (k == "--keys") {
       key_sizes.clear();
