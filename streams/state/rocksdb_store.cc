@@ -58,11 +58,23 @@ rocksdb_store::~rocksdb_store() {
   delete db_;
 }
 
+namespace {
+constexpr size_t kEntryOverhead = 64;  // rough per-entry cost of the cache's node and strings
+}
+
 std::optional<std::string> rocksdb_store::get(std::string_view key) {
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   std::string v;
   auto st = db_->Get(rocksdb::ReadOptions(), data_, rocksdb::Slice(key.data(), key.size()), &v);
   if (st.IsNotFound()) return std::nullopt;
   if (!st.ok()) throw std::runtime_error("rocksdb get: " + st.ToString());
+  size_t bytes = key.size() + v.size() + kEntryOverhead;
+  if (cache_bytes_ + bytes > kCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  cache_.emplace(std::string(key), v);
+  cache_bytes_ += bytes;
   return v;
 }
 
@@ -92,7 +104,23 @@ void rocksdb_store::apply(const write_batch& writes, int64_t changelog_offset) {
   }
   if (changelog_offset >= 0) batch.Put(meta_, kOffsetKey, serdes::int64().serialize(changelog_offset));
   auto st = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!st.ok()) throw std::runtime_error("rocksdb write: " + st.ToString());
+  if (!st.ok()) {
+    cache_.clear();  // what was written is unknown
+    cache_bytes_ = 0;
+    throw std::runtime_error("rocksdb write: " + st.ToString());
+  }
+  // Keep the read cache equal to the committed data for every key it holds.
+  for (auto& [k, v] : writes) {
+    auto it = cache_.find(std::string_view(k));
+    if (it == cache_.end()) continue;
+    cache_bytes_ -= it->first.size() + it->second.size() + kEntryOverhead;
+    if (v) {
+      it->second = *v;
+      cache_bytes_ += it->first.size() + it->second.size() + kEntryOverhead;
+    } else {
+      cache_.erase(it);
+    }
+  }
   if (changelog_offset >= 0) offset_ = changelog_offset;
 }
 

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "streams/state/committed_store.h"
 
@@ -38,6 +40,18 @@ class rocksdb_store final : public committed_store {
   rocksdb::ColumnFamilyHandle* data_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   int64_t offset_ = -1;
+
+  // Read cache of committed values. Under exactly-once the staging layer is emptied into RocksDB
+  // at every commit (100 ms), so a hot key (a word count updated thousands of times a second)
+  // was read back from RocksDB's memtable and L0 files for almost every record. Holds values
+  // found by get(); apply() keeps it coherent (updates or drops every key it writes), so it is
+  // always a subset of the committed data. Cleared when it outgrows kCacheBytes.
+  struct hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  static constexpr size_t kCacheBytes = 4 << 20;
+  std::unordered_map<std::string, std::string, hash, std::equal_to<>> cache_;
+  size_t cache_bytes_ = 0;
 };
 
 }  // namespace eddy::streams::state
