@@ -139,13 +139,16 @@ struct stream_thread::impl final : record_sink {
                                                {"session.timeout.ms", "10000"},
                                                {"heartbeat.interval.ms", "1000"},
                                                {"topic.metadata.refresh.interval.ms", "5000"},
-                                               // The loop drains librdkafka's queue into the task buffers and
-                                               // bounds them by pausing partitions (update_pauses()); librdkafka's
-                                               // own threshold must not stop fetching first.
+                                               // librdkafka 2.0.2 stops fetching once its queue holds
+                                               // queued.min.messages (default 100000, which one 8-partition fetch
+                                               // response nearly fills) and looks again only on its 1 s broker
+                                               // tick: on a backlog the thread sat idle a third of the time. The
+                                               // bound is then queued.max.messages.kbytes (64 MB), which the
+                                               // thread takes well over a second to drain.
                                                {"queued.min.messages", "1000000"},
                                                // One fetch is in flight per broker: a long poll on partitions
-                                               // without new data (an input at its end) holds back partitions
-                                               // just resumed, or repartition records a commit just made visible.
+                                               // without new data (an input at its end) holds back repartition
+                                               // records a commit just made visible.
                                                {"fetch.wait.max.ms", "100"}};
     // Static membership (KIP-345): the instance id is derived from the process id persisted in
     // the state dir, so an instance restarted after a crash (kill -9) on the same state dir
@@ -249,7 +252,6 @@ struct stream_thread::impl final : record_sink {
       rd_kafka_consumer_close(consumer);
       rd_kafka_destroy(consumer);
       consumer = nullptr;
-      paused.clear();
     }
     close_all_tasks();
     if (restorer) {
@@ -406,7 +408,6 @@ struct stream_thread::impl final : record_sink {
       app.rebalancing = 0;
       if (app.on_thread_state) app.on_thread_state(index, true);
     } else {
-      resume_all();  // while still assigned: the next assignment must start unpaused
       app.rebalancing = 1;
       revoked = true;
       if (app.on_thread_state) app.on_thread_state(index, false);
@@ -553,7 +554,6 @@ struct stream_thread::impl final : record_sink {
   // After an aborted transaction: forget in-flight state and reconsume from committed offsets.
   void rewind() {
     needs_rewind = false;
-    resume_all();  // the buffers are dropped below
     rd_kafka_topic_partition_list_t* assigned = nullptr;
     if (rd_kafka_assignment(consumer, &assigned) || !assigned) return;
     if (assigned->cnt > 0) {
@@ -574,12 +574,8 @@ struct stream_thread::impl final : record_sink {
       if (!consumer) {
         if (!create_clients()) return;
       }
-      // Move what librdkafka has fetched into the task buffers (see update_pauses()); block
-      // briefly only when there is nothing to process.
-      bool idle = true;
-      for (auto& [id, t] : tasks) idle = idle && t->buffered() == 0;
-      for (int i = 0; i < kMaxPollPerLoop && !*stop; ++i) {
-        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 && idle ? 20 : 0);
+      for (int i = 0; i < 1000 && !*stop; ++i) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 ? 20 : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
           // E.g. FENCED_INSTANCE_ID: another live instance with the same process id (the same
@@ -612,7 +608,7 @@ struct stream_thread::impl final : record_sink {
         begin_txn_if_needed();
         std::string err;
         int64_t n = 0;
-        while (n < kProcessPerTaskPerLoop && t->process_next(err)) ++n;
+        while (t->process_next(err)) ++n;
         app.processed += n;
         dirty = dirty || n > 0;
         if (!err.empty()) {
@@ -630,59 +626,10 @@ struct stream_thread::impl final : record_sink {
       if (now_ms() - last_commit >= interval) commit(false);
       if (fatal) recover_from_fatal();
       else if (needs_rewind) rewind();
-      else update_pauses();
     }
     // Graceful shutdown: commit what was processed, then leave the group.
     if (consumer && !fatal) commit(true);
     destroy_clients(true);
-  }
-
-  // Input buffering, as Kafka Streams' buffered.records.per.partition: the loop moves every record
-  // librdkafka has fetched into the task buffers, and pauses a partition whose buffer holds
-  // kPauseAt records until it drains below kResumeBelow. Left to itself, librdkafka 2.0.2 stops
-  // fetching once its own queue holds queued.min.messages and looks again only on its 1 s broker
-  // tick: on a backlog the thread sat idle a third of the time. Resuming wakes the fetcher at once.
-  static constexpr int kMaxPollPerLoop = 100000;
-  static constexpr int64_t kProcessPerTaskPerLoop = 1000;  // then poll, punctuate, maybe commit
-  static constexpr size_t kPauseAt = 10000;
-  static constexpr size_t kResumeBelow = kPauseAt / 2;
-  std::set<std::pair<std::string, int32_t>> paused;
-
-  void update_pauses() {
-    rd_kafka_topic_partition_list_t* pause = nullptr;
-    rd_kafka_topic_partition_list_t* resume = nullptr;
-    for (auto& [id, t] : tasks)
-      for (auto& topic : app.topo.subs[id.sub].source_topics) {
-        size_t n = t->buffered(topic, id.partition);
-        auto tp = std::make_pair(topic, id.partition);
-        bool is_paused = paused.count(tp) > 0;
-        if (!is_paused && n >= kPauseAt) {
-          if (!pause) pause = rd_kafka_topic_partition_list_new(4);
-          rd_kafka_topic_partition_list_add(pause, topic.c_str(), id.partition);
-          paused.insert(tp);
-        } else if (is_paused && n < kResumeBelow) {
-          if (!resume) resume = rd_kafka_topic_partition_list_new(4);
-          rd_kafka_topic_partition_list_add(resume, topic.c_str(), id.partition);
-          paused.erase(tp);
-        }
-      }
-    if (pause) {
-      rd_kafka_pause_partitions(consumer, pause);
-      rd_kafka_topic_partition_list_destroy(pause);
-    }
-    if (resume) {
-      rd_kafka_resume_partitions(consumer, resume);
-      rd_kafka_topic_partition_list_destroy(resume);
-    }
-  }
-
-  void resume_all() {
-    if (paused.empty() || !consumer) return;
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(paused.size()));
-    for (auto& [topic, p] : paused) rd_kafka_topic_partition_list_add(l, topic.c_str(), p);
-    rd_kafka_resume_partitions(consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    paused.clear();
   }
 
   void route(rd_kafka_message_t* m) {

@@ -112,11 +112,6 @@ void task::enqueue(const std::string& topic, int32_t partition, int64_t offset, 
   ++buffered_;
 }
 
-size_t task::buffered(const std::string& topic, int32_t partition) const {
-  auto it = queues_.find({topic, partition});
-  return it == queues_.end() ? 0 : it->second.size();
-}
-
 bool task::process_next(std::string& error) {
   if (buffered_ == 0) return false;
   std::deque<buffered_record>* best = nullptr;

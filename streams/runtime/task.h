@@ -59,8 +59,6 @@ class task {
   void enqueue(const std::string& topic, int32_t partition, int64_t offset, std::optional<std::string> key,
                std::optional<std::string> value, int64_t timestamp, headers hdrs);
   size_t buffered() const { return buffered_; }
-  // Records buffered from one input partition.
-  size_t buffered(const std::string& topic, int32_t partition) const;
   // Processes the buffered record with the smallest timestamp. Returns false when nothing is
   // buffered; sets error (and returns false) on a fatal error.
   bool process_next(std::string& error);
