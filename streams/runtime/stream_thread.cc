@@ -343,8 +343,7 @@ struct stream_thread::impl final : record_sink {
         auto it = app.topo.sources.find(parts->elems[i].topic);
         if (it != app.topo.sources.end()) wanted.insert({it->second.first, parts->elems[i].partition});
       }
-      // Suspended tasks not reassigned are closed; reassigned ones resume with their state
-      // (nobody else processed them in between: revoke and assign are one rebalance).
+      // Suspended tasks not reassigned are closed; reassigned ones resume with their state.
       for (auto it = suspended.begin(); it != suspended.end();) {
         if (!wanted.count(it->first)) {
           close_task(it->second);
@@ -354,6 +353,18 @@ struct stream_thread::impl final : record_sink {
       std::vector<task_id> fresh;
       for (auto& id : wanted) {
         if (auto s = suspended.find(id); s != suspended.end()) {
+          // Normally nobody processed it in between; if another member did (this one missed
+          // a rebalance), its changelog has moved on: replay the tail past the stores' offsets
+          // (usually nothing, one watermark lookup per store).
+          std::string rerr;
+          int64_t n = restore_task(restorer, *s->second, *stop, rerr);
+          if (!rerr.empty()) {
+            log("error: " + rerr);
+            if (app.on_fatal) app.on_fatal(rerr);
+            *stop = true;
+          } else if (n > 0) {
+            log(fmt::format("resumed task {} replayed {} changelog records written meanwhile", id.str(), n));
+          }
           tasks[id] = std::move(s->second);
           suspended.erase(s);
         } else {
@@ -442,8 +453,10 @@ struct stream_thread::impl final : record_sink {
 
   void abort_txn() {
     if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer, kTxnTimeoutMs)) {
-      log("abort_transaction failed: " + error_text(e));
-      if (rd_kafka_error_is_fatal(e)) fatal = true;
+      // Fatal or not, the transaction's fate is unknown (a commit may have gone through before
+      // the failure): rebuild the clients so the tasks restore from their changelogs.
+      log("abort_transaction failed: " + error_text(e) + "; rebuilding clients");
+      fatal = true;
       rd_kafka_error_destroy(e);
     }
     in_txn = false;
@@ -505,7 +518,15 @@ struct stream_thread::impl final : record_sink {
       rd_kafka_consumer_group_metadata_destroy(md);
       if (e) return txn_failed("send_offsets_to_transaction", e);
     }
-    if (rd_kafka_error_t* e = rd_kafka_commit_transaction(producer, kTxnTimeoutMs)) return txn_failed("commit_transaction", e);
+    // A retriable error leaves the outcome open: librdkafka wants commit_transaction called
+    // again, which completes (or reports) the same transaction.
+    rd_kafka_error_t* ce = nullptr;
+    for (int attempt = 0; (ce = rd_kafka_commit_transaction(producer, kTxnTimeoutMs)) && attempt < 3; ++attempt) {
+      if (!rd_kafka_error_is_retriable(ce) || *stop) break;
+      log("commit_transaction failed: " + error_text(ce) + "; retrying");
+      rd_kafka_error_destroy(ce);
+    }
+    if (ce) return txn_failed("commit_transaction", ce);
     in_txn = false;
     rd_kafka_poll(producer, 0);  // serve remaining delivery reports before reading offsets
     if (!produce_error.empty()) {
@@ -526,10 +547,17 @@ struct stream_thread::impl final : record_sink {
       fatal = true;
       in_txn = false;
       for (auto& [id, t] : tasks) t->abort();
-    } else if (abortable) {
-      abort_txn();
+    } else if (abortable || std::string_view(what) != "commit_transaction") {
+      abort_txn();  // the transaction did not commit: abort and reprocess from committed offsets
     } else {
-      abort_txn();  // a retriable error at this point: abort and reprocess from committed offsets
+      // commit_transaction kept failing without saying whether the transaction committed.
+      // Applying the staged store writes could be wrong and so could dropping them: rebuild
+      // the clients and reopen the tasks, whose stores then replay the changelog tail that
+      // the transaction did or did not commit (read_committed decides).
+      log("commit outcome unknown; rebuilding clients and restoring the stores from their changelogs");
+      fatal = true;
+      in_txn = false;
+      for (auto& [id, t] : tasks) t->abort();
     }
     return false;
   }
