@@ -222,8 +222,8 @@ TEST(client_capture_test, librdkafka_requests_reencode_byte_exact) {
     for (int i = 0; i < 20; ++i) {
       std::string v = "value-" + std::to_string(i);
       ASSERT_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("golden"), RD_KAFKA_V_KEY("k", 1),
-                                  RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_HEADER("h", "x", 1),
-                                  RD_KAFKA_V_END),
+                                  RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_HEADER("h", "x", 1), RD_KAFKA_V_END),
                 RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     ASSERT_EQ(rd_kafka_flush(p, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
