@@ -379,6 +379,21 @@ def check_exact(out, truth, label):
     log("%s: exact (%d pages, final counts = truth, each page's output is 1..N)" % (label, len(truth)))
 
 
+def seeded_rng():
+    """A fresh random seed, logged so a failure can be replayed, and its generator."""
+    seed = random.Random().randrange(1 << 30)
+    log("seed %d" % seed)
+    return seed, random.Random(seed)
+
+
+def last_wave(views, out, apps, n):
+    """Views after the last fault: the counts must continue from the restored values."""
+    views.produce(n, rate=2000)
+    truth = views.snapshot()
+    out.wait_counts(truth, 120, apps)
+    check_exact(out, truth, "after a last wave")
+
+
 def wait_progress(out, records_before, apps, timeout=90):
     """Waits until the app has committed new output (it is processing), so a kill lands mid-stream."""
     out.wait(lambda: out.records > records_before, "new committed output", timeout, apps)
@@ -426,10 +441,7 @@ def wait_group(out, bootstrap, apps, dead, timeout=90):
 
 def case_kill9_exactly_once(env):
     mid_stream_kills = 5
-    rng = random.Random()
-    seed = rng.randrange(1 << 30)
-    log("seed %d" % seed)
-    rng = random.Random(seed)
+    seed, rng = seeded_rng()
     with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
@@ -489,10 +501,7 @@ def case_kill9_exactly_once(env):
                 raise AssertionError("a restart on the same state dir replayed %d changelog records (more than %d): "
                                      "the local RocksDB state was not reused" % (max(restores), tail_limit))
             # A last wave after the last restart: the counts must continue from the restored values.
-            views.produce(1000, rate=2000)
-            truth = views.snapshot()
-            out.wait_counts(truth, 120, [app])
-            check_exact(out, truth, "after a last wave")
+            last_wave(views, out, [app], 1000)
             app.stop()
         finally:
             stop.set()
@@ -502,10 +511,7 @@ def case_kill9_exactly_once(env):
 
 
 def case_scale_out_kill9(env):
-    rng = random.Random()
-    seed = rng.randrange(1 << 30)
-    log("seed %d" % seed)
-    rng = random.Random(seed)
+    seed, rng = seeded_rng()
     with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
@@ -556,10 +562,7 @@ def case_scale_out_kill9(env):
                                      "changelogs (app-b had processed and committed); survivor output:\n"
                                      + "\n".join(a.output[mark:][-50:]))
             check_exact(out, truth, "after the takeover")
-            views.produce(500, rate=2000)
-            truth = views.snapshot()
-            out.wait_counts(truth, 120, [a])
-            check_exact(out, truth, "after a last wave")
+            last_wave(views, out, [a], 500)
             a.stop()
         finally:
             a.report()
@@ -639,10 +642,7 @@ def case_wiped_state_restore(env):
             if sum(restored.values()) < len(PAGES):
                 raise AssertionError("the restart on a deleted state dir restored only %d changelog records: the "
                                      "stores were not rebuilt from the changelog" % sum(restored.values()))
-            views.produce(500, rate=2000)
-            truth = views.snapshot()
-            out.wait_counts(truth, 120, [app])
-            check_exact(out, truth, "after a last wave")
+            last_wave(views, out, [app], 500)
             app.stop()
         finally:
             app.report()
@@ -651,10 +651,7 @@ def case_wiped_state_restore(env):
 
 
 def case_scale_out_zombie(env):
-    rng = random.Random()
-    seed = rng.randrange(1 << 30)
-    log("seed %d" % seed)
-    rng = random.Random(seed)
+    seed, rng = seeded_rng()
     with Broker(env.broker_path, settings=BROKER_SETTINGS) as b:
         create_topics(b.bootstrap)
         views = Views(b.bootstrap, seed)
@@ -723,10 +720,7 @@ def case_scale_out_zombie(env):
             check_exact(out, truth, "after the zombie woke up and rejoined")
             fenced = [l for l in c.output[mark:] if "failed" in l or "fenced" in l or "rebuilding" in l]
             log("app-b after waking up: %s" % (fenced[:5] or "no error logged"))
-            views.produce(500, rate=2000)
-            truth = views.snapshot()
-            out.wait_counts(truth, 120, [a, c])
-            check_exact(out, truth, "after a last wave")
+            last_wave(views, out, [a, c], 500)
             a.stop()
             c.stop()
         finally:
@@ -742,10 +736,7 @@ def case_broker_kill9(env):
     from eos_kill9_test import FixedPortBroker
 
     kills = 2
-    rng = random.Random()
-    seed = rng.randrange(1 << 30)
-    log("seed %d" % seed)
-    rng = random.Random(seed)
+    seed, rng = seeded_rng()
     b = FixedPortBroker(env.broker_path, settings=BROKER_SETTINGS)
     stop = threading.Event()
     app = out = None
@@ -774,10 +765,7 @@ def case_broker_kill9(env):
         truth = views.snapshot()
         out.wait_counts(truth, 120, [app])
         check_exact(out, truth, "after %d broker kills" % kills)
-        views.produce(500, rate=2000)
-        truth = views.snapshot()
-        out.wait_counts(truth, 120, [app])
-        check_exact(out, truth, "after a last wave")
+        last_wave(views, out, [app], 500)
         app.stop()
         if b.stop() != 0:
             raise AssertionError("eddy-broker exited uncleanly")
