@@ -53,8 +53,10 @@ struct test_driver::impl final : runtime::record_sink {
         if (!error.empty()) throw std::runtime_error(error);
       }
     }
-    for (auto& [id, t] : tasks)
+    for (auto& [id, t] : tasks) {
+      t->seal_stores();
       t->commit_stores([&](const std::string& topic, int32_t p) { return next_offset[topic + ":" + std::to_string(p)] - 1; });
+    }
   }
 };
 

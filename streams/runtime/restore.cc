@@ -10,6 +10,7 @@ int64_t restore_task(rd_kafka_t* rk, task& t, const std::atomic<bool>& stop, std
   int64_t total = 0;
   for (auto* s : t.stores()) {
     if (s->changelog_topic().empty()) continue;
+    s->flush();  // the committed layer then holds everything committed, at its changelog offset
     const std::string& topic = s->changelog_topic();
     int32_t partition = s->partition();
     int64_t low = 0, high = 0;

@@ -500,6 +500,7 @@ struct stream_thread::impl final : record_sink {
       return false;
     }
     auto* offsets = consumed_offsets();
+    for (auto& [id, t] : tasks) t->seal_stores();
     bool ok = eos ? commit_eos(offsets) : commit_alos(offsets);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (ok) {

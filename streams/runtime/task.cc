@@ -175,9 +175,17 @@ void task::punctuate_wall_clock() {
   }
 }
 
+void task::seal_stores() {
+  for (auto& s : stores_) s->seal();
+}
+
 void task::commit_stores(const std::function<int64_t(const std::string&, int32_t)>& last_changelog_offset) {
   for (auto& s : stores_)
-    s->commit(s->changelog_topic().empty() ? -1 : last_changelog_offset(s->changelog_topic(), s->partition()));
+    s->commit_sealed(s->changelog_topic().empty() ? -1 : last_changelog_offset(s->changelog_topic(), s->partition()));
+}
+
+void task::flush_stores() {
+  for (auto& s : stores_) s->flush();
 }
 
 void task::abort() {
@@ -200,6 +208,7 @@ void task::close() {
   if (initialized_)
     for (auto& [id, n] : nodes_) n->close();
   initialized_ = false;
+  flush_stores();
 }
 
 }  // namespace eddy::streams::runtime

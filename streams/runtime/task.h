@@ -66,10 +66,16 @@ class task {
 
   // Next offsets to commit per input partition (processed offset + 1).
   const std::map<std::pair<std::string, int32_t>, int64_t>& consumed() const { return consumed_; }
-  // After a successful commit: stores apply staged writes with their changelog offsets.
+  // When a commit starts: the stores set the transaction's writes aside (later writes belong
+  // to the next transaction).
+  void seal_stores();
+  // After a successful commit: the stores commit the sealed writes with their changelog offsets.
   void commit_stores(const std::function<int64_t(const std::string& topic, int32_t partition)>& last_changelog_offset);
-  // After an aborted commit: staged writes and buffered records are dropped.
+  // Stores apply the committed writes they still hold in memory to their committed layer.
+  void flush_stores();
+  // After an aborted commit: staged (open and sealed) writes and buffered records are dropped.
   void abort();
+  // Closes the processors and flushes the stores' committed writes.
   void close();
   // After an aborted transaction: drops staged writes, buffers, consumed offsets, schedules,
   // and re-creates the operators over the (committed) stores.

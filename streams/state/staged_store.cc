@@ -2,23 +2,21 @@
 
 namespace eddy::streams::state {
 
-std::optional<std::string> staged_store::get(std::string_view key) {
-  if (auto it = pending_.find(key); it != pending_.end()) return it->second;
-  return base_->get(key);
-}
+namespace {
+using visit_fn = std::function<bool(std::string_view, std::string_view)>;
+using range_fn = std::function<void(const visit_fn&)>;
+using layer = std::map<std::string, std::optional<std::string>, std::less<>>;
 
-void staged_store::put(std::string_view key, std::optional<std::string_view> value) {
-  pending_.insert_or_assign(std::string(key), value ? std::optional<std::string>(std::string(*value)) : std::nullopt);
-}
-
-// Merges the committed range with the pending writes in key order; pending wins on equal keys
-// and pending deletions hide committed entries.
-void staged_store::range(std::optional<std::string_view> from, std::optional<std::string_view> to,
-                         const std::function<bool(std::string_view, std::string_view)>& visit) {
-  auto p = from ? pending_.lower_bound(*from) : pending_.begin();
-  auto in_range = [&](decltype(p) it) { return it != pending_.end() && (!to || std::string_view(it->first) < *to); };
+// Visits [from, to) of `upper` merged over the entries `lower` visits, in key order: upper wins
+// on equal keys and its deletions hide lower entries. Returns false once visit stopped.
+bool merge_range(const layer& upper, std::optional<std::string_view> from, std::optional<std::string_view> to,
+                 const range_fn& lower, const visit_fn& visit) {
+  auto p = from ? upper.lower_bound(*from) : upper.begin();
+  auto in_range = [&](layer::const_iterator it) {
+    return it != upper.end() && (!to || std::string_view(it->first) < *to);
+  };
   bool go = true;
-  base_->range(from, to, [&](std::string_view k, std::string_view v) {
+  lower([&](std::string_view k, std::string_view v) {
     while (in_range(p) && std::string_view(p->first) < k) {
       if (p->second && !visit(p->first, *p->second)) return go = false;
       ++p;
@@ -31,22 +29,87 @@ void staged_store::range(std::optional<std::string_view> from, std::optional<std
     return go = visit(k, v);
   });
   while (go && in_range(p)) {
-    if (p->second && !visit(p->first, *p->second)) return;
+    if (p->second && !visit(p->first, *p->second)) return false;
     ++p;
   }
+  return go;
+}
+
+size_t entry_bytes(const std::string& k, const std::optional<std::string>& v) {
+  return k.size() + (v ? v->size() : 0) + 64;  // 64: rough cost of the map node
+}
+}  // namespace
+
+std::optional<std::string> staged_store::get(std::string_view key) {
+  if (auto it = pending_.find(key); it != pending_.end()) return it->second;
+  if (!sealed_.empty())
+    if (auto it = sealed_.find(key); it != sealed_.end()) return it->second;
+  if (!unapplied_.empty())
+    if (auto it = unapplied_.find(key); it != unapplied_.end()) return it->second;
+  return base_->get(key);
+}
+
+void staged_store::put(std::string_view key, std::optional<std::string_view> value) {
+  auto v = value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+  if (auto it = pending_.find(key); it != pending_.end()) it->second = std::move(v);
+  else pending_.emplace(std::string(key), std::move(v));
+}
+
+void staged_store::range(std::optional<std::string_view> from, std::optional<std::string_view> to,
+                         const std::function<bool(std::string_view, std::string_view)>& visit) {
+  range_fn lower = [&](const visit_fn& v) { base_->range(from, to, v); };
+  for (const layer* l : {&unapplied_, &sealed_, &pending_}) {
+    if (l->empty()) continue;
+    lower = [l, from, to, below = std::move(lower)](const visit_fn& v) { merge_range(*l, from, to, below, v); };
+  }
+  lower(visit);
 }
 
 int64_t staged_store::approximate_num_entries() {
-  return base_->approximate_num_entries() + static_cast<int64_t>(pending_.size());
+  return base_->approximate_num_entries() + static_cast<int64_t>(pending_.size() + sealed_.size() + unapplied_.size());
 }
 
-void staged_store::commit(int64_t changelog_offset) {
-  if (pending_.empty() && changelog_offset < 0) return;
-  write_batch b;
-  b.reserve(pending_.size());
-  for (auto& [k, v] : pending_) b.emplace_back(k, v);
-  base_->apply(b, changelog_offset);
+void staged_store::seal() {
+  if (sealed_.empty()) {
+    sealed_.swap(pending_);
+    return;
+  }
+  for (auto& [k, v] : pending_) sealed_.insert_or_assign(k, std::move(v));
   pending_.clear();
+}
+
+void staged_store::commit_sealed(int64_t changelog_offset) {
+  if (sealed_.empty() && changelog_offset < 0) return;
+  if (unapplied_.empty()) {
+    unapplied_.swap(sealed_);
+    for (auto& [k, v] : unapplied_) unapplied_bytes_ += entry_bytes(k, v);
+  } else {
+    for (auto& [k, v] : sealed_) {
+      auto it = unapplied_.lower_bound(k);
+      if (it != unapplied_.end() && it->first == k) {
+        unapplied_bytes_ -= entry_bytes(it->first, it->second);
+        it->second = std::move(v);
+      } else {
+        it = unapplied_.emplace_hint(it, k, std::move(v));
+      }
+      unapplied_bytes_ += entry_bytes(it->first, it->second);
+    }
+    sealed_.clear();
+  }
+  if (changelog_offset >= 0) unapplied_offset_ = changelog_offset;
+  if (++unapplied_commits_ >= apply_every_ || unapplied_bytes_ >= max_unapplied_bytes_) flush();
+}
+
+void staged_store::flush() {
+  if (unapplied_.empty() && unapplied_offset_ < 0) return;
+  write_batch b;
+  b.reserve(unapplied_.size());
+  for (auto& [k, v] : unapplied_) b.emplace_back(k, std::move(v));
+  base_->apply(b, unapplied_offset_);
+  unapplied_.clear();
+  unapplied_offset_ = -1;
+  unapplied_bytes_ = 0;
+  unapplied_commits_ = 0;
 }
 
 }  // namespace eddy::streams::state

@@ -1,7 +1,16 @@
-// staged_store: the transactional layer. Writes of the open transaction stay in a sorted
-// map (reads see them first); commit() applies them to the committed store together with
-// the changelog offset; abort() drops them, returning the store to its last committed state.
-// It doubles as the write cache: repeated updates of a key between commits touch RocksDB once.
+// staged_store: the transactional layer. Writes stay in memory in up to three sorted layers
+// over the committed store, newest first (reads see the newest value of a key):
+//   pending:   writes of the open transaction;
+//   sealed:    writes of the transaction being committed (seal() moved them out of pending;
+//              processing continues into a fresh pending layer while the commit completes);
+//   unapplied: writes of committed transactions not yet written to the committed store.
+// commit_sealed() moves the sealed writes to the unapplied layer after a successful commit,
+// with the last changelog offset that transaction wrote; abort() drops pending and sealed,
+// returning the store to its last committed state. The unapplied layer is applied to the
+// committed store (data and changelog offset in one atomic apply) every apply_every commits,
+// when it holds max_unapplied_bytes, or on flush(). A crash before that leaves the committed
+// store at an older changelog offset, a consistent prefix of the changelog: restoring replays
+// the longer tail. It doubles as the write cache: repeated updates of a key touch RocksDB once.
 #pragma once
 
 #include <map>
@@ -20,13 +29,38 @@ class staged_store final : public kv_bytes_store {
              const std::function<bool(std::string_view, std::string_view)>& visit) override;
   int64_t approximate_num_entries() override;
 
-  void commit(int64_t changelog_offset);
-  void abort() { pending_.clear(); }
-  bool dirty() const { return !pending_.empty(); }
+  // Defers applying committed writes to the committed store (default: every commit).
+  void set_apply_policy(int apply_every, size_t max_unapplied_bytes) {
+    apply_every_ = apply_every < 1 ? 1 : apply_every;
+    max_unapplied_bytes_ = max_unapplied_bytes;
+  }
+  // The open transaction's writes become the sealed layer (merged into it if one is sealed).
+  void seal();
+  // The sealed transaction committed; changelog_offset < 0: it wrote no changelog record.
+  void commit_sealed(int64_t changelog_offset);
+  // seal() + commit_sealed().
+  void commit(int64_t changelog_offset) {
+    seal();
+    commit_sealed(changelog_offset);
+  }
+  void abort() {
+    pending_.clear();
+    sealed_.clear();
+  }
+  // Applies the unapplied (committed) writes to the committed store now.
+  void flush();
+  bool dirty() const { return !pending_.empty() || !sealed_.empty(); }
+  size_t unapplied_entries() const { return unapplied_.size(); }
 
  private:
+  using layer = std::map<std::string, std::optional<std::string>, std::less<>>;
   committed_store* base_;
-  std::map<std::string, std::optional<std::string>, std::less<>> pending_;
+  layer pending_, sealed_, unapplied_;
+  int64_t unapplied_offset_ = -1;
+  size_t unapplied_bytes_ = 0;
+  int unapplied_commits_ = 0;
+  int apply_every_ = 1;
+  size_t max_unapplied_bytes_ = 0;
 };
 
 }  // namespace eddy::streams::state

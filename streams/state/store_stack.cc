@@ -10,7 +10,9 @@ store_stack::store_stack(detail::store_spec spec, std::unique_ptr<committed_stor
       changelog_(std::move(changelog_topic)),
       partition_(partition),
       writer_(std::move(writer)),
-      timestamp_(std::move(timestamp)) {}
+      timestamp_(std::move(timestamp)) {
+  if (spec_.persistent) staged_.set_apply_policy(kApplyEveryCommits, kMaxUnappliedBytes);
+}
 
 void store_stack::put(std::string_view key, std::optional<std::string_view> value) {
   staged_.put(key, value);

@@ -31,15 +31,31 @@ class store_stack final : public kv_bytes_store {
   }
   int64_t approximate_num_entries() override { return staged_.approximate_num_entries(); }
 
-  // After the commit succeeded: apply staged writes with the last changelog offset written
-  // (or -1 when no changelog record was written since the last commit).
-  void commit(int64_t changelog_offset) { staged_.commit(changelog_offset); }
+  // When a commit starts: the open transaction's writes are set aside (sealed); later writes
+  // belong to the next transaction.
+  void seal() { staged_.seal(); }
+  // After the commit succeeded: the sealed writes are committed with the last changelog offset
+  // written (or -1 when no changelog record was written in that transaction). Persistent stores
+  // apply committed writes to RocksDB every few commits (see staged_store).
+  void commit_sealed(int64_t changelog_offset) { staged_.commit_sealed(changelog_offset); }
+  // Drops the open and the sealed transaction's writes.
   void abort() { staged_.abort(); }
+  // Applies committed writes held in memory to the committed store (before closing, suspending
+  // or restoring).
+  void flush() { staged_.flush(); }
 
   const detail::store_spec& spec() const { return spec_; }
   const std::string& changelog_topic() const { return changelog_; }  // empty if not logged
   int32_t partition() const { return partition_; }
+  // The committed layer alone: call flush() first to include committed writes held in memory.
   committed_store& committed() { return *base_; }
+
+  // Persistent stores defer applying committed writes to RocksDB: every kApplyEveryCommits
+  // commits (about 1 s at the exactly-once default commit.interval.ms of 100) or once
+  // kMaxUnappliedBytes are held, whichever comes first. A crash in between costs replaying that
+  // much more changelog on restart.
+  static constexpr int kApplyEveryCommits = 10;
+  static constexpr size_t kMaxUnappliedBytes = 4 << 20;
 
  private:
   detail::store_spec spec_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "eddy/streams/stream_builder.h"
 #include "eddy/streams/test_driver.h"
@@ -40,6 +41,95 @@ TEST(staged_store, reads_see_staged_writes_commit_applies_abort_drops) {
   s.commit(41);
   EXPECT_EQ(base.get("d"), "4");
   EXPECT_EQ(base.changelog_offset(), 41);
+}
+
+TEST(staged_store, sealed_and_unapplied_layers) {
+  state::memory_store base;
+  base.put("a", std::string_view("1"));
+  base.put("c", std::string_view("3"));
+  state::staged_store s(base);
+  s.set_apply_policy(3, 1 << 20);
+  s.put("b", std::string_view("2"));
+  s.put("c", std::nullopt);
+  s.seal();  // transaction 1 is committing; transaction 2 writes meanwhile
+  s.put("d", std::string_view("4"));
+  s.put("b", std::string_view("22"));
+  EXPECT_EQ(s.get("b"), "22");
+  EXPECT_EQ(s.get("c"), std::nullopt);
+  EXPECT_EQ(keys(s), (std::vector<std::string>{"a", "b", "d"}));
+  s.commit_sealed(10);  // 1 committed: held in memory (applied every 3 commits)
+  EXPECT_EQ(base.changelog_offset(), -1);
+  EXPECT_EQ(base.get("c"), "3");
+  EXPECT_EQ(s.get("c"), std::nullopt);
+  s.abort();  // 2 aborted: back to the state after 1
+  EXPECT_EQ(s.get("b"), "2");
+  EXPECT_EQ(s.get("d"), std::nullopt);
+  EXPECT_EQ(keys(s), (std::vector<std::string>{"a", "b"}));
+  s.put("e", std::string_view("5"));
+  s.commit(12);
+  EXPECT_EQ(base.changelog_offset(), -1);
+  std::vector<std::pair<std::string, std::string>> from_b;
+  s.range(std::string_view("b"), std::string_view("e"), [&](std::string_view k, std::string_view v) {
+    from_b.emplace_back(k, v);
+    return true;
+  });
+  EXPECT_EQ(from_b, (std::vector<std::pair<std::string, std::string>>{{"b", "2"}}));
+  s.put("a", std::nullopt);
+  s.commit(15);  // the third commit applies all three at once, with the last offset
+  EXPECT_EQ(base.changelog_offset(), 15);
+  EXPECT_EQ(keys(base), (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(s.unapplied_entries(), 0u);
+  s.put("f", std::string_view("6"));
+  s.commit(16);
+  s.flush();
+  EXPECT_EQ(base.changelog_offset(), 16);
+  EXPECT_EQ(base.get("f"), "6");
+}
+
+// A crash (no flush) after commits held in memory leaves RocksDB at an older changelog offset;
+// replaying the changelog from there (what restore does) yields the committed state.
+TEST(staged_store, crash_before_apply_reopens_at_older_offset_and_replays) {
+  auto dir = (std::filesystem::temp_directory_path() / ("eddy-staged-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  std::vector<std::pair<std::string, std::optional<std::string>>> changelog;  // offset = index
+  std::map<std::string, std::string> expected;
+  {
+    std::string err;
+    auto db = state::rocksdb_store::open(dir, err);
+    ASSERT_TRUE(db) << err;
+    state::staged_store s(*db);
+    s.set_apply_policy(4, 1 << 20);
+    for (int txn = 0; txn < 7; ++txn) {  // 7 commits: applied after the 4th, 3 held in memory
+      for (int i = 0; i < 5; ++i) {
+        std::string k = "k" + std::to_string((txn * 3 + i) % 8);
+        std::optional<std::string> v;
+        if ((txn + i) % 4 != 0) v = "v" + std::to_string(txn) + "-" + std::to_string(i);
+        s.put(k, v);
+        changelog.emplace_back(k, v);
+        if (v) expected[k] = *v;
+        else expected.erase(k);
+      }
+      s.commit(static_cast<int64_t>(changelog.size()) - 1);
+    }
+    EXPECT_EQ(db->changelog_offset(), 19);  // 4 commits of 5 records
+    // kill -9: the staged store's memory is lost, nothing more reaches RocksDB
+  }
+  std::string err;
+  auto db = state::rocksdb_store::open(dir, err);
+  ASSERT_TRUE(db) << err;
+  ASSERT_EQ(db->changelog_offset(), 19);
+  state::write_batch tail;
+  for (size_t o = db->changelog_offset() + 1; o < changelog.size(); ++o) tail.push_back(changelog[o]);
+  db->apply(tail, static_cast<int64_t>(changelog.size()) - 1);
+  std::map<std::string, std::string> got;
+  db->range(std::nullopt, std::nullopt, [&](std::string_view k, std::string_view v) {
+    got.emplace(k, v);
+    return true;
+  });
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(db->changelog_offset(), 34);
+  db.reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(rocksdb_store, data_and_changelog_offset_survive_reopen) {
