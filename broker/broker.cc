@@ -78,6 +78,10 @@ std::optional<std::string> broker::start() {
   auto lm = log::log_manager::open(config_.data_dir, *opts);
   if (!lm) return lm.error().message;
   logs_ = std::move(*lm);
+  // Large appends are written by a background thread; completions come back to the loop,
+  // where newly readable data wakes waiting fetches.
+  logs_->enable_write_behind([this](std::function<void()> f) { asio::post(io_, std::move(f)); },
+                             [this] { waiters().notify(); });
 
   eos_ = std::make_unique<exactly_once_services>(*this);
   if (auto err = eos_->open()) return *err;

@@ -96,6 +96,10 @@ struct exactly_once_services::impl : txn::txn_environment {
     }
     auto batch = record::build_marker_batch(m);
     if (!batch) return batch.error().code;
+    // Written now, not queued behind the transaction's data: the coordinator records the
+    // transaction complete right after, and a marker lost to kill -9 after that would
+    // leave the transaction open here forever.
+    if (auto d = log->drain(); !d) return d.error().code;
     auto r = log->append(std::span<std::uint8_t>(batch.value()), owner.now_ms());
     if (!r) return r.error().code;
     pp.on_marker(m.producer_id, m.producer_epoch);

@@ -5,8 +5,11 @@
 // (MESSAGE_TOO_LARGE), one whole batch with a valid CRC and consistent counts
 // (CORRUPT_MESSAGE / INVALID_RECORD), no control batches from clients (INVALID_RECORD),
 // then the producer-state check: an exact retry of one of the last 5 batches is answered
-// with its original offsets and not appended. acks=0 gets no response; acks=all under
-// log.flush.strict waits for the fsync (group commit) before answering.
+// with its original offsets and not appended. acks=0 gets no response. The answer waits
+// until each batch is written (write-behind, see partition_log.h), and acks=all under
+// log.flush.strict also for the fsync (group commit).
+#include <array>
+#include <cstring>
 #include <memory>
 
 #include <boost/asio/post.hpp>
@@ -98,8 +101,12 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
       return out;
     }
   }
+  // The header as sent (the producer fields the idempotence state needs): the log may move
+  // the record set into a deferred write, after which `records` is empty.
+  std::array<std::uint8_t, record::batch_header_size> header;
+  std::memcpy(header.data(), records->data(), header.size());
   std::span<std::uint8_t> mutable_batch(records->data(), batch.size());
-  auto r = pl->append(mutable_batch, b.now_ms());
+  auto r = pl->append(mutable_batch, b.now_ms(), &*records);
   if (!r) {
     out.error = r.error().code;
     return out;
@@ -109,7 +116,8 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
   out.log_append_time = r->log_append_time;
   out.log_start_offset = r->log_start_offset;
   out.appended = true;
-  if (h.producer_id() >= 0) b.eos().on_appended(topic, partition, record::batch_header_view{records->data()}, r->base_offset);
+  record::batch_header_view sent{header.data()};
+  if (sent.producer_id() >= 0) b.eos().on_appended(topic, partition, sent, r->base_offset);
   return out;
 }
 
@@ -120,11 +128,16 @@ void handle_produce(request_ptr ctx) {
   broker& b = ctx->owner();
   bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
   auto resp = std::make_shared<protocol::produce_response>();
-  struct pending_sync {
+  // Partitions whose answer waits: for the write of its batch (write-behind, also for a
+  // retried duplicate whose first write is still queued) and, for acks=all under
+  // log.flush.strict, for the fsync after it (group commit on the flusher thread).
+  struct pending {
     log::partition_log* log;
-    std::int64_t up_to;
+    std::int64_t last_offset;
+    bool fsync;
+    std::size_t topic_index, partition_index;
   };
-  std::vector<pending_sync> syncs;
+  std::vector<pending> waits;
   bool any_appended = false;
   for (auto& t : req.topic_data) {
     auto& tr = resp->responses.emplace_back();
@@ -141,30 +154,32 @@ void handle_produce(request_ptr ctx) {
       pr.base_offset = o.base_offset;
       pr.log_append_time_ms = o.log_append_time;
       pr.log_start_offset = o.log_start_offset;
-      if (o.appended) {
-        any_appended = true;
-        if (req.acks == -1 && b.logs().flush_strict())
-          syncs.push_back({b.logs().partition(t.name, p.index), o.last_offset});
-      }
+      if (o.appended) any_appended = true;
+      if (o.error != error_code::none || o.last_offset < 0) continue;
+      auto* pl = b.logs().partition(t.name, p.index);
+      bool fsync = o.appended && req.acks == -1 && b.logs().flush_strict();
+      if (fsync || pl->high_watermark() <= o.last_offset)
+        waits.push_back({pl, o.last_offset, fsync, resp->responses.size() - 1, tr.partition_responses.size() - 1});
     }
   }
   if (any_appended) b.waiters().notify();
   if (req.acks == 0) return ctx->no_response();
-  if (syncs.empty()) return ctx->respond(*resp);
-  // Group commit: answer once every partition's fsync has completed (callbacks arrive on
-  // the flusher thread and are posted back to the loop).
-  auto remaining = std::make_shared<std::size_t>(syncs.size());
-  auto failed = std::make_shared<error_code>(error_code::none);
-  for (auto& s : syncs) {
-    s.log->sync(s.up_to, [ctx, resp, remaining, failed, &io = b.io()](error_code e) {
-      boost::asio::post(io, [ctx, resp, remaining, failed, e] {
-        if (e != error_code::none) *failed = e;
-        if (--*remaining != 0) return;
-        if (*failed != error_code::none)
-          for (auto& t : resp->responses)
-            for (auto& p : t.partition_responses)
-              if (p.error_code == 0) p.error_code = code(*failed);
-        ctx->respond(*resp);
+  if (waits.empty()) return ctx->respond(*resp);
+  auto remaining = std::make_shared<std::size_t>(waits.size());
+  for (auto& w : waits) {
+    auto finish = [ctx, resp, remaining, ti = w.topic_index, pi = w.partition_index](error_code e) {
+      if (e != error_code::none) {
+        auto& pr = resp->responses[ti].partition_responses[pi];
+        pr.error_code = code(e);
+        pr.base_offset = -1;
+      }
+      if (--*remaining == 0) ctx->respond(*resp);
+    };
+    w.log->when_written(w.last_offset, [finish, w, &io = b.io()](error_code e) {
+      if (e != error_code::none || !w.fsync) return finish(e);
+      // Sync callbacks arrive on the flusher thread and are posted back to the loop.
+      w.log->sync(w.last_offset, [finish, &io](error_code e2) {
+        boost::asio::post(io, [finish, e2] { finish(e2); });
       });
     });
   }

@@ -199,6 +199,11 @@ result<log_manager_options> log_manager_options::parse(const string_map& propert
     else if (it->second == "false") o.flush_strict = false;
     else return bad(it->first, it->second, "true or false");
   }
+  if (auto it = properties.find("log.write.behind"); it != properties.end()) {
+    if (it->second == "true") o.write_behind = true;
+    else if (it->second == "false") o.write_behind = false;
+    else return bad(it->first, it->second, "true or false");
+  }
   auto int_prop = [&](const char* name, std::int64_t& out, std::int64_t min) -> result<void> {
     auto it = properties.find(name);
     if (it == properties.end()) return {};

@@ -16,6 +16,9 @@
 //     reuse those pages (see segment::recycle_page_cache for why).
 //   log.write.direct=true|false (default true): append with O_DIRECT (block-aligned writes
 //     that bypass the page cache; the fallback where refused is buffered writes).
+//   log.write.behind=true|false (default true): large appends are written by a background
+//     thread while the event loop goes on (see write_behind.h); producers are still
+//     answered only once their batch is written.
 //   log.flush.scheduler.interval.ms: how often the broker should call log_manager::tick
 //     (the broker owns its timer; the value is just carried here).
 //
@@ -78,6 +81,7 @@ struct log_config {
 struct log_manager_options {
   log_config defaults;
   bool flush_strict = false;                 // log.flush.strict
+  bool write_behind = true;                  // log.write.behind
   std::int64_t flush_scheduler_interval_ms = never;  // log.flush.scheduler.interval.ms
   std::int64_t retention_check_interval_ms = 300000; // log.retention.check.interval.ms
   // Upper bound on bytes the cleaner rewrites per tick(), to keep the event loop responsive.

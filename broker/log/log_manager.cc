@@ -80,6 +80,18 @@ result<std::unique_ptr<log_manager>> log_manager::open(const fs::path& data_dir,
   return lm;
 }
 
+void log_manager::enable_write_behind(write_behind::post_fn post, std::function<void()> on_written) {
+  if (!options_.write_behind || writer_) return;
+  writer_ = std::make_unique<write_behind>(std::move(post));
+  on_written_ = std::move(on_written);
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.partitions) attach_writer(*p);
+}
+
+void log_manager::attach_writer(partition_log& p) {
+  if (writer_) p.set_write_behind(writer_.get(), on_written_);
+}
+
 log_manager::~log_manager() {
   if (!closed_) {
     if (auto r = close(); !r) std::fprintf(stderr, "eddy log: close failed: %s\n", r.error().message.c_str());
@@ -159,6 +171,7 @@ result<void> log_manager::load() {
       auto log = fs::exists(pd, ec) ? partition_log::open(pd, name, p, t.config, flusher_.get(), started_clean_)
                                     : partition_log::create(pd, name, p, t.config, flusher_.get());
       if (!log) return log.error();
+      attach_writer(**log);
       t.partitions.push_back(std::move(*log));
     }
   }
@@ -198,6 +211,7 @@ result<void> log_manager::close() {
         failed = true;
         first = r.error();
       }
+  writer_.reset();   // every partition drained its writes in close(); joins the thread
   flusher_.reset();  // drains pending syncs
   if (failed) return first;  // no clean marker: the next start recovers carefully
   if (auto r = write_file_atomic(dir_ / clean_marker, ""); !r) return r;
@@ -211,6 +225,7 @@ result<void> log_manager::close() {
 void log_manager::abandon_for_testing() {
   closed_ = true;
   topics_.clear();
+  writer_.reset();
   flusher_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
@@ -237,6 +252,7 @@ result<void> log_manager::create_topic(std::string_view name, std::int32_t parti
       for (std::int32_t q = 0; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
       return log.error();
     }
+    attach_writer(**log);
     t.partitions.push_back(std::move(*log));
   }
   auto it = topics_.emplace(std::string(name), std::move(t)).first;
@@ -292,6 +308,7 @@ result<void> log_manager::add_partitions(std::string_view name, std::int32_t new
       for (std::int32_t q = old; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
       return log.error();
     }
+    attach_writer(**log);
     t.partitions.push_back(std::move(*log));
   }
   if (auto r = persist_metadata(); !r) {

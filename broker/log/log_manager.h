@@ -94,6 +94,12 @@ class log_manager {
   // compaction (options.cleaner_bytes_per_tick). Call it periodically from the event loop.
   void tick(std::int64_t now_ms);
 
+  // Write-behind (log.write.behind, see write_behind.h): large appends are written by a
+  // background thread. `post` runs a function on the event loop; `on_written` runs there
+  // whenever completed writes made more data readable. Call once, before serving; a no-op
+  // when log.write.behind=false.
+  void enable_write_behind(write_behind::post_fn post, std::function<void()> on_written);
+
   bool flush_strict() const { return options_.flush_strict; }
   const log_manager_options& options() const { return options_; }
   const std::filesystem::path& data_dir() const { return dir_; }
@@ -119,6 +125,10 @@ class log_manager {
   bool started_clean_ = false;
   bool closed_ = false;
   std::unique_ptr<flusher> flusher_;
+  void attach_writer(partition_log& p);
+  // Declared before topics_: partitions (which drain their writes on destruction) go first.
+  std::unique_ptr<write_behind> writer_;
+  std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
 };

@@ -33,7 +33,72 @@ std::optional<std::int64_t> segment_base_of(const std::string& name, std::string
 }
 }  // namespace
 
-partition_log::~partition_log() = default;
+partition_log::~partition_log() {
+  if (!progress_) return;
+  // Queued writes keep their descriptors alive, but their completions must find no log.
+  if (writes_pending()) (void)drain();
+  progress_->owner = nullptr;
+  for (auto& [offset, done] : write_waiters_) done(error_code::kafka_storage_error);
+}
+
+void partition_log::set_write_behind(write_behind* writer, std::function<void()> on_written) {
+  writer_ = writer;
+  on_written_ = std::move(on_written);
+  if (!progress_) {
+    progress_ = std::make_shared<write_progress>();
+    progress_->owner = this;
+  }
+}
+
+void partition_log::when_written(std::int64_t offset, std::function<void(error_code)> done) {
+  if (!offline_.empty()) return done(error_code::kafka_storage_error);
+  if (offset < high_watermark()) return done(error_code::none);
+  write_waiters_.emplace(offset, std::move(done));
+}
+
+void partition_log::on_write_done(std::uint64_t ticket, std::int64_t end_offset, std::uint64_t end_position,
+                                  const result<void>& r) {
+  if (ticket <= progress_->applied_ticket) return;  // already applied by drain()
+  progress_->applied_ticket = ticket;
+  if (!offline_.empty()) return;
+  if (!r) return go_offline(r.error().message);
+  high_watermark_ = end_offset;
+  active().mark_written(end_position);
+  while (!write_waiters_.empty() && write_waiters_.begin()->first < high_watermark_) {
+    auto done = std::move(write_waiters_.begin()->second);
+    write_waiters_.erase(write_waiters_.begin());
+    done(error_code::none);
+  }
+  if (on_written_) on_written_();
+}
+
+void partition_log::go_offline(const std::string& why) {
+  offline_ = fmt::format("{}-{} is offline after a failed write ({}); fix the disk and restart the broker", topic_,
+                         partition_, why);
+  std::fprintf(stderr, "eddy log: %s\n", offline_.c_str());
+  auto waiters = std::move(write_waiters_);
+  write_waiters_.clear();
+  for (auto& [offset, done] : waiters) done(error_code::kafka_storage_error);
+}
+
+result<void> partition_log::drain() {
+  if (writes_pending()) {
+    writer_->wait(last_ticket_);
+    if (progress_->failed.load(std::memory_order_acquire)) {
+      std::string why;
+      {
+        std::lock_guard lk(progress_->mu);
+        why = progress_->failure;
+      }
+      progress_->applied_ticket = last_ticket_;
+      if (offline_.empty()) go_offline(why);
+    } else {
+      on_write_done(last_ticket_, log_end_offset(), active().size(), result<void>{});
+    }
+  }
+  if (!offline_.empty()) return make_error(error_code::kafka_storage_error, offline_);
+  return {};
+}
 
 result<std::unique_ptr<partition_log>> partition_log::create(const fs::path& dir, std::string topic,
                                                              std::int32_t partition, const log_config& config,
@@ -227,7 +292,7 @@ result<void> partition_log::recover_all() {
 std::int64_t partition_log::log_end_offset() const { return active().next_offset(); }
 
 std::int64_t partition_log::last_stable_offset() const {
-  std::int64_t lso = log_end_offset();
+  std::int64_t lso = high_watermark();
   for (auto& [pid, first] : ongoing_) lso = std::min(lso, first);
   return lso;
 }
@@ -252,6 +317,7 @@ void partition_log::mark_dirty() {
 }
 
 result<void> partition_log::roll(std::int64_t now_ms) {
+  if (auto r = drain(); !r) return r;
   if (auto r = active().seal(); !r) return r;
   std::int64_t base = log_end_offset();
   auto s = segment::create(dir_, base);
@@ -275,7 +341,8 @@ result<void> partition_log::maybe_roll(std::size_t batch_size, std::int64_t last
   return {};
 }
 
-result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::int64_t now_ms) {
+result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::int64_t now_ms,
+                                            std::vector<std::uint8_t>* owner) {
   if (batch.size() < record::batch_header_size)
     return make_error(error_code::corrupt_message, "batch shorter than a v2 header");
   record::batch_header_view h{batch.data()};
@@ -286,6 +353,7 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
                       fmt::format("batch of {} bytes is larger than max.message.bytes={}", batch.size(),
                                   config_.max_message_bytes));
   if (closed_) return make_error(error_code::kafka_storage_error, "log is closed");
+  if (!offline_.empty()) return make_error(error_code::kafka_storage_error, offline_);
   if (auto r = maybe_roll(batch.size(), h.last_offset_delta(), now_ms); !r) return r.error();
 
   append_result out;
@@ -305,8 +373,36 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   }
   segment& a = active();
   std::uint64_t position = a.size();
-  if (auto r = a.append(batch, config_.index_interval_bytes, {config_.write_direct, config_.pagecache_window_bytes}); !r)
+  deferred_append deferred;
+  deferred.all = writes_pending();
+  deferred.owner = owner;
+  if (!deferred.all) high_watermark_ = out.base_offset;  // all written so far
+  if (auto r = a.append(batch, config_.index_interval_bytes, {config_.write_direct, config_.pagecache_window_bytes},
+                        writer_ ? &deferred : nullptr);
+      !r)
     return r.error();
+  // Queued last: once submitted, the write may run and free `batch` at any moment.
+  auto submit_deferred = [&] {
+    if (!deferred.write) return;
+    auto write = [w = std::move(deferred.write), p = progress_]() -> result<void> {
+      if (p->failed.load(std::memory_order_acquire))
+        return make_error(error_code::kafka_storage_error, "not written: an earlier write of this partition failed");
+      auto r = w();
+      if (!r) {
+        {
+          std::lock_guard lk(p->mu);
+          p->failure = r.error().message;
+        }
+        p->failed.store(true, std::memory_order_release);
+      }
+      return r;
+    };
+    auto done = [p = progress_, end_offset = out.last_offset + 1, end_position = a.size()](
+                    std::uint64_t ticket, const result<void>& r) {
+      if (p->owner) p->owner->on_write_done(ticket, end_offset, end_position, r);
+    };
+    last_ticket_ = writer_->submit(a.size() - position, std::move(write), std::move(done));
+  };
   if (active_roll_base_ms_ < 0) active_roll_base_ms_ = now_ms;
   mark_dirty();
   messages_since_flush_ += std::max<std::int32_t>(1, h.record_count());
@@ -321,10 +417,14 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
     b.attributes = h.attributes();
     if (h.is_control()) b.control_type = control_marker_type(batch.data(), batch.size());
     if (auto ab = track_transaction(b)) {
-      if (auto r = a.txn_index().append(*ab); !r) return r.error();
       aborted_.push_back(*ab);
+      if (auto r = a.txn_index().append(*ab); !r) {
+        submit_deferred();
+        return r.error();
+      }
     }
   }
+  submit_deferred();
   out.log_start_offset = log_start_offset_;
   return out;
 }
@@ -335,7 +435,7 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
                       fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),
                                   topic_, partition_));
   read_result out;
-  upper_bound = std::min(upper_bound, log_end_offset());
+  upper_bound = std::min(upper_bound, high_watermark());
   if (offset >= upper_bound) return out;
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin()) --it;
@@ -349,7 +449,7 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
     // One read of up to max_bytes (at least the first batch), then trim to whole batches
     // below the upper bound by walking the headers in memory.
     std::uint64_t want = std::max<std::uint64_t>(first.size, std::uint64_t(std::max(0, max_bytes)));
-    want = std::min<std::uint64_t>(want, s.size() - first.position);
+    want = std::min<std::uint64_t>(want, s.readable_size() - first.position);
     auto bytes = s.read_bytes(first.position, std::size_t(want));
     if (!bytes) return bytes.error();
     std::vector<std::uint8_t>& buf = *bytes;
@@ -496,6 +596,13 @@ result<void> partition_log::tick(std::int64_t now_ms) {
 
 result<void> partition_log::close() {
   if (closed_) return {};
+  if (auto r = drain(); !r) {
+    // Offline: keep only what was written, and no clean-shutdown promise (the caller
+    // leaves out the marker, so the next start recovers this log from disk).
+    (void)active().log_file()->truncate(active().readable_size());
+    closed_ = true;
+    return r;
+  }
   if (auto r = active().seal(); !r) return r;
   for (auto& [b, s] : segments_)
     if (auto r = s->sync_all(); !r) return r;
@@ -522,11 +629,11 @@ result<std::optional<stored_batch>> batch_iterator::next() {
       auto f = s->find_batch(next_offset_);
       if (!f) return f.error();
       segment_base_ = s->base_offset();
-      position_ = *f ? (*f)->position : s->size();
+      position_ = *f ? (*f)->position : s->readable_size();
       it = segs.find(segment_base_);
     }
     const segment& s = *it->second;
-    if (position_ >= s.size()) {
+    if (position_ >= s.readable_size()) {
       auto nx = std::next(it);
       if (nx == segs.end()) return std::optional<stored_batch>();
       segment_base_ = nx->first;
@@ -540,7 +647,7 @@ result<std::optional<stored_batch>> batch_iterator::next() {
     });
     if (!r) return r.error();
     if (!got) {
-      position_ = s.size();
+      position_ = s.readable_size();
       continue;
     }
     auto bytes = s.read_bytes(got->position, got->size);

@@ -17,8 +17,21 @@
 // batches open one per producer id; a control batch closes it), else the high watermark.
 // ABORT markers add an entry to the segment's transaction index.
 //
+// Write-behind (set_write_behind; the broker turns it on, tests of the log alone may not):
+// appends of large batches, and every append while earlier ones are still queued, are
+// written by the write_behind thread. The append itself (offsets, indexes, transaction
+// state) happens at once; the bytes become readable when their write completes. So the
+// high watermark is the end of what is written (like a Kafka leader's high watermark
+// trailing its log end offset while followers catch up): reads, the LSO and ListOffsets
+// stop there, and a producer is answered once when_written() says its batch is written.
+// Rolling, closing and deleting wait for the queued writes (drain()). A failed deferred
+// write takes the partition offline, as Kafka takes a log directory offline: appends are
+// refused with KAFKA_STORAGE_ERROR and what was written stays readable; restarting the
+// broker recovers the log from disk (a torn tail is truncated).
+//
 // Thread-safety: not thread-safe. The broker calls it from its single event-loop
-// thread. Only sync() involves another thread (the flusher), through shared descriptors.
+// thread. Only sync() involves another thread (the flusher), through shared descriptors,
+// and deferred writes run on the write-behind thread, owning what they touch.
 //
 // Example:
 //   auto r = log.append(batch_bytes, now_ms);          // r->base_offset, r->last_offset
@@ -26,9 +39,12 @@
 //   auto aborted = log.aborted_transactions(offset, offset_after_f);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,6 +54,7 @@
 #include "broker/log/flusher.h"
 #include "broker/log/log_config.h"
 #include "broker/log/segment.h"
+#include "broker/log/write_behind.h"
 #include "core/record/batch_header.h"
 
 namespace eddy::broker::log {
@@ -111,7 +128,22 @@ class partition_log {
   // rewrites base_offset, and for LogAppendTime topics the timestamp type, max_timestamp
   // and CRC). Errors: corrupt_message (not one well-formed v2 batch), message_too_large
   // (> max.message.bytes), kafka_storage_error (disk).
-  result<append_result> append(std::span<std::uint8_t> batch, std::int64_t now_ms);
+  // `owner`, when it holds exactly `batch`, may be moved into a deferred write instead of
+  // copied. Also kafka_storage_error when the partition is offline after a failed write.
+  result<append_result> append(std::span<std::uint8_t> batch, std::int64_t now_ms,
+                               std::vector<std::uint8_t>* owner = nullptr);
+
+  // Write-behind (see above). `on_written` runs on the loop whenever the high watermark
+  // moved because deferred writes completed (the broker wakes waiting fetches with it).
+  // Set once, before the first append.
+  void set_write_behind(write_behind* writer, std::function<void()> on_written);
+  // Calls `done` on the loop once every offset up to and including `offset` is written
+  // (at once when it is): none, or kafka_storage_error when the partition went offline.
+  void when_written(std::int64_t offset, std::function<void(protocol::error_code)> done);
+  // Waits for every queued write of this partition; kafka_storage_error when one failed.
+  result<void> drain();
+  // Non-empty when a failed write took the partition offline: what failed.
+  const std::string& offline_reason() const { return offline_; }
 
   // Whole batches starting with the one containing `offset`, at most `max_bytes` except
   // that the first batch is returned whole even when larger (Kafka's min-one-batch rule),
@@ -121,7 +153,8 @@ class partition_log {
 
   std::int64_t log_start_offset() const { return log_start_offset_; }
   std::int64_t log_end_offset() const;
-  std::int64_t high_watermark() const { return log_end_offset(); }
+  // The end of what is written: log_end_offset() unless deferred writes are pending.
+  std::int64_t high_watermark() const { return write_state_pending() ? high_watermark_ : log_end_offset(); }
   std::int64_t last_stable_offset() const;
   std::uint64_t size_bytes() const;
   std::size_t segment_count() const { return segments_.size(); }
@@ -185,6 +218,12 @@ class partition_log {
   segment& active() { return *segments_.rbegin()->second; }
   const segment& active() const { return *segments_.rbegin()->second; }
   void mark_dirty();
+  // Write-behind bookkeeping.
+  bool writes_pending() const { return progress_ && last_ticket_ > progress_->applied_ticket; }
+  bool write_state_pending() const { return writes_pending() || !offline_.empty(); }
+  void on_write_done(std::uint64_t ticket, std::int64_t end_offset, std::uint64_t end_position,
+                     const result<void>& r);
+  void go_offline(const std::string& why);
 
   std::filesystem::path dir_;
   std::string topic_;
@@ -205,6 +244,22 @@ class partition_log {
   std::int64_t cleaned_up_to_ = 0;
   std::int64_t next_clean_expiry_ = never;
   bool closed_ = false;
+  // Write-behind. progress_ is shared with queued writes and their completions, which
+  // may outlive this log (its owner pointer is cleared by the destructor after a drain).
+  struct write_progress {
+    partition_log* owner = nullptr;
+    std::uint64_t applied_ticket = 0;  // loop: completions applied up to this ticket
+    std::atomic<bool> failed{false};   // writer thread: a write failed, skip the rest
+    std::mutex mu;
+    std::string failure;  // under mu
+  };
+  write_behind* writer_ = nullptr;
+  std::function<void()> on_written_;
+  std::shared_ptr<write_progress> progress_;
+  std::uint64_t last_ticket_ = 0;     // of the last write queued
+  std::int64_t high_watermark_ = 0;   // while writes are pending or offline
+  std::string offline_;
+  std::multimap<std::int64_t, std::function<void(protocol::error_code)>> write_waiters_;
 };
 
 }  // namespace eddy::broker::log

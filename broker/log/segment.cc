@@ -106,7 +106,7 @@ result<std::unique_ptr<segment>> segment::open_clean(const std::filesystem::path
     first_in_tail = false;
     s->note_batch(st->info);
   }
-  s->size_ = *sz;
+  s->size_ = s->written_ = *sz;
   s->bytes_since_index_ = *sz - start;
   return s;
 }
@@ -154,11 +154,61 @@ result<std::unique_ptr<segment>> segment::recover(const std::filesystem::path& d
     if (on_batch)
       if (auto r = on_batch(*s, b); !r) return r.error();
   }
+  s->written_ = s->size_;
   return s;
 }
 
+namespace {
+
+// The staging buffer of direct writes: block-aligned, grown as needed, one per thread
+// (the event loop for synchronous appends, the write-behind thread for deferred ones).
+struct staging_buffer {
+  std::uint8_t* data = nullptr;
+  std::size_t capacity = 0;
+  ~staging_buffer() { std::free(data); }
+  bool reserve(std::size_t n) {
+    if (n <= capacity) return true;
+    std::size_t want = std::max(n, capacity * 2);
+    void* mem = nullptr;
+    if (::posix_memalign(&mem, direct_io_alignment, want) != 0) return false;
+    std::free(data);
+    data = static_cast<std::uint8_t*>(mem);
+    capacity = want;
+    return true;
+  }
+};
+
+// Direct appends (log.write.direct=true, batches of at least direct_min_bytes): the batch goes to disk with O_DIRECT instead of
+// being copied into page-cache pages. Writing through the page cache costs the writing
+// thread about 1 to 2.5 s of CPU per GB here (page allocation, copy and writeback on a
+// virtual machine); an O_DIRECT write costs about 0.1 s per GB, the device doing the copy.
+// O_DIRECT needs block-aligned offsets and lengths, so each append writes whole blocks
+// from the block holding the current end: the kept partial last block, then the batch,
+// then zeros up to the next boundary. The file is therefore up to 4095 bytes longer than
+// the log until seal() truncates it; after a crash, recovery truncates that zero tail like
+// any torn tail. Reads stay buffered (the kernel drops cached copies of blocks a direct
+// write replaces), and acknowledged data has reached the device, as with buffered writes
+// it had reached the page cache (with write-behind, see write_behind.h, the
+// acknowledgement waits for the write).
+// One O_DIRECT write of whole blocks from `block`: `head` (the bytes already in the file's
+// partial last block), then `batch`, then zeros up to the next block boundary.
+result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std::uint8_t> head,
+                          std::span<const std::uint8_t> batch) {
+  constexpr std::uint64_t align = direct_io_alignment;
+  thread_local staging_buffer stage;
+  std::size_t end = head.size() + batch.size();
+  std::size_t length = (end + align - 1) & ~(align - 1);
+  if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
+  std::memcpy(stage.data, head.data(), head.size());
+  std::memcpy(stage.data + head.size(), batch.data(), batch.size());
+  std::memset(stage.data + end, 0, length - end);
+  return direct.pwrite(std::span<const std::uint8_t>(stage.data, length), block);
+}
+
+}  // namespace
+
 result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
-                             write_mode mode) {
+                             write_mode mode, deferred_append* deferred) {
   record::batch_header_view h{batch.data()};
   batch_info b;
   b.position = size_;
@@ -191,77 +241,53 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
       use_direct = false;
     }
   }
-  auto written = use_direct ? direct_append(batch) : log_->pwrite(batch, size_);
+  std::uint64_t block = size_ & ~std::uint64_t(direct_io_alignment - 1);
+  std::size_t head = std::size_t(size_ - block);
+  if (deferred && (deferred->all || batch.size() >= direct_min_bytes)) {
+    // Write-behind: the returned write owns the bytes it needs. Everything the loop keeps
+    // (tail block, sizes, indexes) moves on now, before the write may run.
+    std::vector<std::uint8_t> data;
+    if (deferred->owner && deferred->owner->data() == batch.data() && deferred->owner->size() == batch.size())
+      data = std::move(*deferred->owner);
+    else
+      data.assign(batch.begin(), batch.end());
+    if (use_direct) {
+      std::vector<std::uint8_t> head_bytes(tail_block_.get(), tail_block_.get() + head);
+      deferred->write = [fd = direct_, block, head_bytes = std::move(head_bytes), data = std::move(data)] {
+        return write_blocks(*fd, block, head_bytes, data);
+      };
+    } else {
+      deferred->write = [fd = log_, pos = size_, data = std::move(data)] { return fd->pwrite(data, pos); };
+    }
+    // `batch` still points at the bytes `data` now owns (a moved vector keeps its buffer).
+    if (direct_) update_tail_block(batch);
+    note_batch(b);
+    bytes_since_index_ += b.size;
+    return {};
+  }
+  auto written = use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, batch) : log_->pwrite(batch, size_);
   if (!written) {
     // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
     (void)log_->truncate(size_);
     return written;
   }
-  if (direct_ && !use_direct) {
-    // Keep the partial last block's bytes current for the next direct append.
-    std::uint64_t block = size_ & ~std::uint64_t(direct_io_alignment - 1);
-    std::uint64_t new_end = size_ + batch.size();
-    std::uint64_t new_block = new_end & ~std::uint64_t(direct_io_alignment - 1);
-    if (new_block == block)
-      std::memcpy(tail_block_.get() + (size_ - block), batch.data(), batch.size());
-    else
-      std::memcpy(tail_block_.get(), batch.data() + (new_block - size_), std::size_t(new_end - new_block));
-  }
+  if (direct_) update_tail_block(batch);
   note_batch(b);
+  written_ = size_;
   bytes_since_index_ += b.size;
   recycle_page_cache(mode.pagecache_window_bytes);
   return {};
 }
 
-namespace {
-
-// The staging buffer of direct appends: block-aligned, grown as needed, reused by every
-// segment appended to from this thread (the broker appends from its event loop only).
-struct staging_buffer {
-  std::uint8_t* data = nullptr;
-  std::size_t capacity = 0;
-  ~staging_buffer() { std::free(data); }
-  bool reserve(std::size_t n) {
-    if (n <= capacity) return true;
-    std::size_t want = std::max(n, capacity * 2);
-    void* mem = nullptr;
-    if (::posix_memalign(&mem, direct_io_alignment, want) != 0) return false;
-    std::free(data);
-    data = static_cast<std::uint8_t*>(mem);
-    capacity = want;
-    return true;
-  }
-};
-
-}  // namespace
-
-// Direct appends (log.write.direct=true, batches of at least direct_min_bytes): the batch goes to disk with O_DIRECT instead of
-// being copied into page-cache pages. Writing through the page cache costs the writing
-// thread about 1 to 2.5 s of CPU per GB here (page allocation, copy and writeback on a
-// virtual machine); an O_DIRECT write costs about 0.1 s per GB, the device doing the copy.
-// O_DIRECT needs block-aligned offsets and lengths, so each append writes whole blocks
-// from the block holding the current end: the kept partial last block, then the batch,
-// then zeros up to the next boundary. The file is therefore up to 4095 bytes longer than
-// the log until seal() truncates it; after a crash, recovery truncates that zero tail like
-// any torn tail. Reads stay buffered (the kernel drops cached copies of blocks a direct
-// write replaces), and acknowledged data has reached the device, as with buffered writes
-// it had reached the page cache.
-result<void> segment::direct_append(std::span<const std::uint8_t> batch) {
+void segment::update_tail_block(std::span<const std::uint8_t> batch) {
   constexpr std::uint64_t align = direct_io_alignment;
-  thread_local staging_buffer stage;
   std::uint64_t block = size_ & ~(align - 1);
-  std::size_t head = std::size_t(size_ - block);
-  std::size_t end = head + batch.size();
-  std::size_t length = (end + align - 1) & ~(align - 1);
-  if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
-  std::memcpy(stage.data, tail_block_.get(), head);
-  std::memcpy(stage.data + head, batch.data(), batch.size());
-  std::memset(stage.data + end, 0, length - end);
-  if (auto r = direct_->pwrite(std::span<const std::uint8_t>(stage.data, length), block); !r) return r;
   std::uint64_t new_end = size_ + batch.size();
   std::uint64_t new_block = new_end & ~(align - 1);
-  std::memcpy(tail_block_.get(), stage.data + (new_block - block), std::size_t(new_end - new_block));
-  return {};
+  if (new_block == block)
+    std::memcpy(tail_block_.get() + (size_ - block), batch.data(), batch.size());
+  else
+    std::memcpy(tail_block_.get(), batch.data() + (new_block - size_), std::size_t(new_end - new_block));
 }
 
 // Appending to a log allocates a new page-cache page for every 4 KiB written, and on a
@@ -329,7 +355,7 @@ result<std::optional<batch_info>> segment::find_timestamp(std::int64_t timestamp
 }
 
 result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const {
-  batch_scanner scan(*log_, pos, size_);
+  batch_scanner scan(*log_, pos, written_);
   while (true) {
     auto st = scan.next(false);
     if (!st) return st.error();

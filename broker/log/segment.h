@@ -11,9 +11,11 @@
 // index.interval.bytes, one 8-byte index write and at most one 12-byte time-index write.
 //
 // Thread-safety: not thread-safe; owned by its partition_log on the event-loop thread.
-// log_file() hands out a shared descriptor the flusher thread may fsync concurrently.
+// log_file() hands out a shared descriptor the flusher thread may fsync concurrently, and
+// a deferred write (deferred_append) runs on the write-behind thread, owning what it uses.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -41,6 +43,19 @@ struct write_mode {
 };
 
 inline constexpr std::size_t direct_min_bytes = 64 * 1024;
+
+// Write-behind (see write_behind.h): an append whose write is handed back instead of done.
+// With `all` false only batches of at least direct_min_bytes are deferred; `all` defers
+// every batch (the caller sets it while earlier deferred writes are still pending, so
+// writes stay in order). `owner`, when it holds exactly the batch's bytes, is moved into
+// the write instead of copied. After append, `write` is empty when the append wrote
+// synchronously; otherwise it must be run (on any thread, in order with the segment's
+// other deferred writes) and mark_written() called when it succeeded.
+struct deferred_append {
+  bool all = false;
+  std::vector<std::uint8_t>* owner = nullptr;
+  std::function<result<void>()> write;
+};
 
 class segment {
  public:
@@ -76,8 +91,15 @@ class segment {
   // max_timestamp of the first batch (Kafka's base for segment.ms rolling), -1 when empty.
   std::int64_t first_batch_timestamp() const { return first_timestamp_; }
 
-  // Appends one batch whose base_offset is already assigned (>= next_offset()).
-  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes, write_mode mode = {});
+  // Appends one batch whose base_offset is already assigned (>= next_offset()). With
+  // `deferred`, the write may be handed back (see deferred_append); size(), next_offset()
+  // and the indexes count the batch at once, readable_size() only after mark_written().
+  result<void> append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes, write_mode mode = {},
+                      deferred_append* deferred = nullptr);
+  // Bytes readers may use: everything written (size() minus deferred writes still pending).
+  std::uint64_t readable_size() const { return written_; }
+  // A deferred write ending at byte `end` completed.
+  void mark_written(std::uint64_t end) { written_ = std::max(written_, std::min(end, size_)); }
   // True once large appends go through O_DIRECT (until seal()).
   bool writes_direct() const { return direct_ != nullptr; }
 
@@ -109,7 +131,9 @@ class segment {
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
   void recycle_page_cache(std::int64_t window_bytes);
-  result<void> direct_append(std::span<const std::uint8_t> batch);
+  // Keeps tail_block_ equal to the bytes of the last partial block once `batch` is
+  // appended at size_ (call before size_ moves).
+  void update_tail_block(std::span<const std::uint8_t> batch);
 
   std::filesystem::path dir_;
   std::int64_t base_;
@@ -118,6 +142,7 @@ class segment {
   time_index time_index_;
   transaction_index txn_index_;
   std::uint64_t size_ = 0;
+  std::uint64_t written_ = 0;  // see readable_size()
   std::int64_t next_offset_ = 0;
   std::int64_t max_timestamp_ = -1;
   std::int64_t offset_of_max_timestamp_ = 0;

@@ -1,0 +1,279 @@
+// Write-behind: large appends are written by the write_behind thread. Completions are
+// posted to a queue the test runs by hand (standing in for the event loop), so each test
+// controls exactly when the log learns that a write finished.
+#include "broker/log/write_behind.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "broker/log/partition_log.h"
+#include "core/record/batch_reader.h"
+#include "tests/broker/log/log_test_util.h"
+
+namespace eddy::broker::log {
+namespace {
+
+using protocol::error_code;
+using testing::make_batch;
+using testing::make_marker;
+using testing::temp_dir;
+
+// The "event loop": completions the writer posted, run when the test says so.
+struct fake_loop {
+  std::mutex mu;
+  std::deque<std::function<void()>> posted;
+  write_behind::post_fn post() {
+    return [this](std::function<void()> f) {
+      std::lock_guard lk(mu);
+      posted.push_back(std::move(f));
+    };
+  }
+  // Runs everything posted so far; returns how many ran.
+  int run() {
+    std::deque<std::function<void()>> now;
+    {
+      std::lock_guard lk(mu);
+      now.swap(posted);
+    }
+    for (auto& f : now) f();
+    return int(now.size());
+  }
+};
+
+std::vector<std::string> values_from(const partition_log& log, std::int64_t from) {
+  std::vector<std::string> out;
+  auto r = log.read(from, 64 << 20, log.high_watermark());
+  EXPECT_TRUE(r.ok());
+  if (!r.ok()) return out;
+  record::batch_splitter s(r->records);
+  record::byte_span b;
+  while (s.next(b)) {
+    auto rd = record::batch_reader::open(b, {});
+    EXPECT_TRUE(rd.ok());
+    if (!rd.ok()) break;
+    for (const auto& rec : *rd) out.emplace_back(rec.value.value_or(""));
+  }
+  return out;
+}
+
+// Every value from offset 0 to the high watermark.
+std::vector<std::string> all_values(const partition_log& log) {
+  std::vector<std::string> got;
+  for (std::int64_t o = 0; o < log.high_watermark();) {
+    auto v = values_from(log, o);
+    EXPECT_FALSE(v.empty()) << "at offset " << o;
+    if (v.empty()) break;
+    got.insert(got.end(), v.begin(), v.end());
+    o += std::int64_t(v.size());
+  }
+  return got;
+}
+
+struct write_behind_log : ::testing::Test {
+  temp_dir d;
+  fake_loop loop;
+  std::unique_ptr<write_behind> writer = std::make_unique<write_behind>(loop.post());
+  int woken = 0;
+
+  std::unique_ptr<partition_log> make(const log_config& cfg = {}) {
+    auto r = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+    EXPECT_TRUE(r.ok());
+    auto log = std::move(r).value();
+    log->set_write_behind(writer.get(), [this] { ++woken; });
+    return log;
+  }
+  // Delivers completions as the writer posts them until `n` have run.
+  int deliver(int n) {
+    int delivered = 0;
+    for (int i = 0; i < 5000 && delivered < n; ++i) {
+      delivered += loop.run();
+      if (delivered < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return delivered;
+  }
+};
+
+TEST_F(write_behind_log, large_batch_becomes_readable_when_its_write_completes) {
+  auto log = make();
+  std::string big(200000, 'b');
+  auto batch = make_batch(2, 1000, big);
+  auto r = log->append(batch, 1000, &batch);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(batch.empty()) << "the bytes were moved into the write, not copied";
+  EXPECT_EQ(r->base_offset, 0);
+  EXPECT_EQ(log->log_end_offset(), 2);
+  // Until the completion is delivered the log has not seen the write finish.
+  EXPECT_EQ(log->high_watermark(), 0);
+  EXPECT_EQ(log->last_stable_offset(), 0);
+  EXPECT_TRUE(log->read(0, 1 << 20, log->high_watermark())->records.empty());
+  std::vector<error_code> acks;
+  log->when_written(1, [&](error_code e) { acks.push_back(e); });
+  EXPECT_TRUE(acks.empty());
+  // A small append behind a pending one is queued too (writes stay in order).
+  auto small = make_batch(1, 1000, "s");
+  ASSERT_TRUE(log->append(small, 1000, &small).ok());
+  EXPECT_TRUE(small.empty());
+  log->when_written(2, [&](error_code e) { acks.push_back(e); });
+
+  ASSERT_EQ(deliver(2), 2);
+  EXPECT_EQ(log->high_watermark(), 3);
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0], error_code::none);
+  EXPECT_EQ(acks[1], error_code::none);
+  EXPECT_GE(woken, 1);
+  auto v = values_from(*log, 0);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0], big);
+  EXPECT_EQ(v[2], "s");
+  // Already written: answered at once.
+  bool at_once = false;
+  log->when_written(2, [&](error_code e) { at_once = e == error_code::none; });
+  EXPECT_TRUE(at_once);
+}
+
+TEST_F(write_behind_log, drain_roll_close_and_reopen_keep_every_record_in_order) {
+  log_config cfg;
+  cfg.segment_bytes = 1 << 20;  // several rolls, each draining
+  std::vector<std::string> expect;
+  {
+    auto log = make(cfg);
+    for (int i = 0; i < 40; ++i) {
+      expect.emplace_back(i % 4 == 0 ? std::size_t(10 + i) : std::size_t(70000 + i * 1000), char('a' + i % 26));
+      auto b = make_batch(1, 1000, expect.back());
+      ASSERT_TRUE(log->append(b, 1000, &b).ok());
+    }
+    EXPECT_GT(log->segment_count(), 1u);
+    ASSERT_TRUE(log->drain().ok());
+    EXPECT_EQ(log->high_watermark(), 40);
+    EXPECT_TRUE(all_values(*log) == expect);
+    // Completions delivered after a drain change nothing.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GT(loop.run(), 0);
+    EXPECT_EQ(log->high_watermark(), 40);
+    // Queue more, then close without delivering: close() drains.
+    for (int i = 40; i < 45; ++i) {
+      expect.emplace_back(100000, char('A' + i % 26));
+      auto b = make_batch(1, 1000, expect.back());
+      ASSERT_TRUE(log->append(b, 1000, &b).ok());
+    }
+    ASSERT_TRUE(log->close().ok());
+  }
+  writer.reset();
+  loop.run();  // late completions find no log
+  auto r = partition_log::open(d.path() / "t-0", "t", 0, cfg, nullptr, true);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(all_values(**r) == expect);
+}
+
+TEST_F(write_behind_log, transaction_markers_are_written_after_the_data_they_close) {
+  auto log = make();
+  testing::batch_spec spec;
+  spec.records = 3;
+  spec.value = std::string(100000, 't');
+  spec.producer_id = 7;
+  spec.producer_epoch = 0;
+  spec.base_sequence = 0;
+  spec.transactional = true;
+  auto data = make_batch(spec);
+  ASSERT_TRUE(log->append(data, 1000, &data).ok());
+  EXPECT_EQ(log->last_stable_offset(), 0);
+  // What the transaction coordinator does before writing a marker.
+  ASSERT_TRUE(log->drain().ok());
+  EXPECT_EQ(log->high_watermark(), 3);
+  EXPECT_EQ(log->last_stable_offset(), 0);  // still open
+  auto marker = make_marker(7, true);
+  ASSERT_TRUE(log->append(marker, 1000).ok());
+  EXPECT_EQ(log->high_watermark(), 4) << "a marker with nothing queued is written at once";
+  EXPECT_EQ(log->last_stable_offset(), 4);
+}
+
+// A failed write (here: the file size limit, standing in for a full disk) takes the
+// partition offline: waiting producers get KAFKA_STORAGE_ERROR, later appends are refused,
+// what was written stays readable, and an unclean reopen recovers exactly that.
+TEST_F(write_behind_log, failed_write_takes_the_partition_offline_and_loses_nothing_written) {
+  auto log = make();
+  auto first = make_batch(1, 1000, std::string(100000, 'f'));
+  ASSERT_TRUE(log->append(first, 1000, &first).ok());
+  ASSERT_TRUE(log->drain().ok());
+  auto file = d.path() / "t-0" / "00000000000000000000.log";
+  std::uint64_t written = log->segments().begin()->second->size();
+
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = old;
+  lim.rlim_cur = testing::file_size(file) + 8192;  // the next large write cannot fit
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  auto big = make_batch(1, 1000, std::string(600000, 'x'));
+  ASSERT_TRUE(log->append(big, 1000, &big).ok());
+  auto behind = make_batch(1, 1000, "behind");
+  ASSERT_TRUE(log->append(behind, 1000, &behind).ok());
+  std::vector<error_code> acks;
+  log->when_written(1, [&](error_code e) { acks.push_back(e); });
+  log->when_written(2, [&](error_code e) { acks.push_back(e); });
+  for (int i = 0; i < 5000 && acks.size() < 2; ++i) {
+    loop.run();
+    if (acks.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, old_handler);
+
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0], error_code::kafka_storage_error);
+  EXPECT_EQ(acks[1], error_code::kafka_storage_error);
+  EXPECT_FALSE(log->offline_reason().empty());
+  EXPECT_EQ(log->high_watermark(), 1);
+  auto more = make_batch(1, 1000, "refused");
+  EXPECT_EQ(log->append(more, 1000).error().code, error_code::kafka_storage_error);
+  auto v = values_from(*log, 0);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0], std::string(100000, 'f'));
+  EXPECT_FALSE(log->close().ok()) << "no clean close for an offline partition";
+  log.reset();
+  EXPECT_EQ(testing::file_size(file), written);
+
+  auto r = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, false);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->log_end_offset(), 1);
+  EXPECT_EQ(values_from(**r, 0), v);
+}
+
+TEST(write_behind, runs_jobs_and_posts_completions_in_order_under_back_pressure) {
+  fake_loop loop;
+  std::vector<int> order;
+  std::mutex mu;
+  std::vector<std::uint64_t> tickets;
+  {
+    write_behind w(loop.post(), 100);  // at most one 60-byte job queued at a time
+    std::uint64_t last = 0;
+    for (int i = 0; i < 50; ++i)
+      last = w.submit(
+          60,
+          [&, i]() -> result<void> {
+            std::lock_guard lk(mu);
+            order.push_back(i);
+            return {};
+          },
+          [&](std::uint64_t t, const result<void>& r) {
+            EXPECT_TRUE(r.ok());
+            tickets.push_back(t);
+          });
+    w.wait(last);
+    EXPECT_EQ(w.completed(), last);
+    EXPECT_EQ(last, 50u);
+  }
+  ASSERT_EQ(order.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(order[std::size_t(i)], i);
+  EXPECT_EQ(loop.run(), 50);
+  ASSERT_EQ(tickets.size(), 50u);
+  for (std::size_t i = 0; i < tickets.size(); ++i) EXPECT_EQ(tickets[i], i + 1);
+}
+
+}  // namespace
+}  // namespace eddy::broker::log
