@@ -50,9 +50,14 @@ std::optional<std::string> staged_store::get(std::string_view key) {
 }
 
 void staged_store::put(std::string_view key, std::optional<std::string_view> value) {
-  auto v = value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
-  if (auto it = pending_.find(key); it != pending_.end()) it->second = std::move(v);
-  else pending_.emplace(std::string(key), std::move(v));
+  auto it = pending_.lower_bound(key);
+  if (it != pending_.end() && std::string_view(it->first) == key) {
+    if (!value) it->second.reset();
+    else if (it->second) it->second->assign(value->data(), value->size());  // reuses the old value's buffer
+    else it->second.emplace(*value);
+  } else {
+    pending_.emplace_hint(it, std::string(key), value ? std::optional<std::string>(std::string(*value)) : std::nullopt);
+  }
 }
 
 void staged_store::range(std::optional<std::string_view> from, std::optional<std::string_view> to,
