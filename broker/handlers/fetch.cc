@@ -55,7 +55,9 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
       pr.high_watermark = hw;
       pr.last_stable_offset = lso;
       pr.log_start_offset = pl->log_start_offset();
-      if (p.fetch_offset < pl->log_start_offset() || p.fetch_offset > hw) {
+      // Out of range beyond the log end offset; between the high watermark (written) and
+      // the log end offset (write-behind still writing) the answer is just empty.
+      if (p.fetch_offset < pl->log_start_offset() || p.fetch_offset > pl->log_end_offset()) {
         pr.error_code = code(error_code::offset_out_of_range);
         out.errors = true;
         continue;

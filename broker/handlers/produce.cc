@@ -38,7 +38,8 @@ struct append_outcome {
 };
 
 append_outcome produce_one(broker& b, const std::string& topic, std::int32_t partition,
-                           std::optional<protocol::bytes>& records, const std::optional<std::string>& txn_id) {
+                           std::optional<protocol::record_bytes>& records, const std::optional<std::string>& txn_id,
+                           const request_ptr& ctx) {
   append_outcome out;
   log::partition_log* pl = b.logs().partition(topic, partition);
   if (pl == nullptr) {
@@ -101,12 +102,15 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
       return out;
     }
   }
-  // The header as sent (the producer fields the idempotence state needs): the log may move
-  // the record set into a deferred write, after which `records` is empty.
+  // The header as sent (the producer fields the idempotence state needs): once a deferred
+  // write of the batch is queued, the writer thread may read the frame at any time, and
+  // nothing here touches it again.
   std::array<std::uint8_t, record::batch_header_size> header;
   std::memcpy(header.data(), records->data(), header.size());
-  std::span<std::uint8_t> mutable_batch(records->data(), batch.size());
-  auto r = pl->append(mutable_batch, b.now_ms(), &*records);
+  // `records` is a view into the request frame (decoded borrowing): the log rewrites the
+  // base offset there, and a deferred write reads the batch from there, holding the request.
+  std::span<std::uint8_t> mutable_batch(records->mutable_data(), batch.size());
+  auto r = pl->append(mutable_batch, b.now_ms(), ctx);
   if (!r) {
     out.error = r.error().code;
     return out;
@@ -124,7 +128,7 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
 }  // namespace
 
 void handle_produce(request_ptr ctx) {
-  auto req = ctx->decode<protocol::produce_request>();
+  auto req = ctx->decode<protocol::produce_request>(/*borrow_records=*/true);
   broker& b = ctx->owner();
   bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
   auto resp = std::make_shared<protocol::produce_response>();
@@ -149,7 +153,7 @@ void handle_produce(request_ptr ctx) {
         pr.error_code = code(error_code::invalid_required_acks);
         continue;
       }
-      auto o = produce_one(b, t.name, p.index, p.records, req.transactional_id);
+      auto o = produce_one(b, t.name, p.index, p.records, req.transactional_id, ctx);
       pr.error_code = code(o.error);
       pr.base_offset = o.base_offset;
       pr.log_append_time_ms = o.log_append_time;

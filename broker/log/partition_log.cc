@@ -342,7 +342,7 @@ result<void> partition_log::maybe_roll(std::size_t batch_size, std::int64_t last
 }
 
 result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::int64_t now_ms,
-                                            std::vector<std::uint8_t>* owner) {
+                                            std::shared_ptr<const void> keepalive) {
   if (batch.size() < record::batch_header_size)
     return make_error(error_code::corrupt_message, "batch shorter than a v2 header");
   record::batch_header_view h{batch.data()};
@@ -375,7 +375,7 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   std::uint64_t position = a.size();
   deferred_append deferred;
   deferred.all = writes_pending();
-  deferred.owner = owner;
+  deferred.borrow = keepalive != nullptr;
   if (!deferred.all) high_watermark_ = out.base_offset;  // all written so far
   if (auto r = a.append(batch, config_.index_interval_bytes, {config_.write_direct, config_.pagecache_window_bytes},
                         writer_ ? &deferred : nullptr);
@@ -397,7 +397,8 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
       }
       return r;
     };
-    auto done = [p = progress_, end_offset = out.last_offset + 1, end_position = a.size()](
+    // The completion holds `keepalive`: it runs (and is destroyed) on the loop after the write.
+    auto done = [p = progress_, end_offset = out.last_offset + 1, end_position = a.size(), keepalive](
                     std::uint64_t ticket, const result<void>& r) {
       if (p->owner) p->owner->on_write_done(ticket, end_offset, end_position, r);
     };

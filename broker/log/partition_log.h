@@ -128,10 +128,11 @@ class partition_log {
   // rewrites base_offset, and for LogAppendTime topics the timestamp type, max_timestamp
   // and CRC). Errors: corrupt_message (not one well-formed v2 batch), message_too_large
   // (> max.message.bytes), kafka_storage_error (disk).
-  // `owner`, when it holds exactly `batch`, may be moved into a deferred write instead of
-  // copied. Also kafka_storage_error when the partition is offline after a failed write.
+  // With `keepalive` (an owner of `batch`'s memory), a deferred write reads the batch where
+  // it is instead of copying it; the reference is dropped on the loop once the write ran.
+  // Also kafka_storage_error when the partition is offline after a failed write.
   result<append_result> append(std::span<std::uint8_t> batch, std::int64_t now_ms,
-                               std::vector<std::uint8_t>* owner = nullptr);
+                               std::shared_ptr<const void> keepalive = nullptr);
 
   // Write-behind (see above). `on_written` runs on the loop whenever the high watermark
   // moved because deferred writes completed (the broker wakes waiting fetches with it).

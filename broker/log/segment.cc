@@ -246,20 +246,20 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
   if (deferred && (deferred->all || batch.size() >= direct_min_bytes)) {
     // Write-behind: the returned write owns the bytes it needs. Everything the loop keeps
     // (tail block, sizes, indexes) moves on now, before the write may run.
-    std::vector<std::uint8_t> data;
-    if (deferred->owner && deferred->owner->data() == batch.data() && deferred->owner->size() == batch.size())
-      data = std::move(*deferred->owner);
-    else
-      data.assign(batch.begin(), batch.end());
+    std::vector<std::uint8_t> copy;
+    std::span<const std::uint8_t> data = batch;
+    if (!deferred->borrow) {
+      copy.assign(batch.begin(), batch.end());
+      data = copy;  // a moved vector keeps its buffer, so the span stays valid in the lambda
+    }
     if (use_direct) {
       std::vector<std::uint8_t> head_bytes(tail_block_.get(), tail_block_.get() + head);
-      deferred->write = [fd = direct_, block, head_bytes = std::move(head_bytes), data = std::move(data)] {
+      deferred->write = [fd = direct_, block, head_bytes = std::move(head_bytes), copy = std::move(copy), data] {
         return write_blocks(*fd, block, head_bytes, data);
       };
     } else {
-      deferred->write = [fd = log_, pos = size_, data = std::move(data)] { return fd->pwrite(data, pos); };
+      deferred->write = [fd = log_, pos = size_, copy = std::move(copy), data] { return fd->pwrite(data, pos); };
     }
-    // `batch` still points at the bytes `data` now owns (a moved vector keeps its buffer).
     if (direct_) update_tail_block(batch);
     note_batch(b);
     bytes_since_index_ += b.size;

@@ -47,13 +47,14 @@ inline constexpr std::size_t direct_min_bytes = 64 * 1024;
 // Write-behind (see write_behind.h): an append whose write is handed back instead of done.
 // With `all` false only batches of at least direct_min_bytes are deferred; `all` defers
 // every batch (the caller sets it while earlier deferred writes are still pending, so
-// writes stay in order). `owner`, when it holds exactly the batch's bytes, is moved into
-// the write instead of copied. After append, `write` is empty when the append wrote
-// synchronously; otherwise it must be run (on any thread, in order with the segment's
-// other deferred writes) and mark_written() called when it succeeded.
+// writes stay in order). With `borrow` the write reads the batch's bytes where they are
+// (the caller keeps them alive and unchanged until the write has run); otherwise it
+// copies them. After append, `write` is empty when the append wrote synchronously;
+// otherwise it must be run (on any thread, in order with the segment's other deferred
+// writes) and mark_written() called when it succeeded.
 struct deferred_append {
   bool all = false;
-  std::vector<std::uint8_t>* owner = nullptr;
+  bool borrow = false;
   std::function<result<void>()> write;
 };
 

@@ -47,10 +47,13 @@ class request_context {
 
   // Decodes the whole body as T in this request's version; throws protocol::decode_error
   // on malformed or trailing bytes (the server then closes the connection).
+  // With `borrow_records`, `records` fields are views into this context's frame (no copy):
+  // valid while this context lives, and writable through record_bytes::mutable_data().
   template <class T>
-  T decode() const {
+  T decode(bool borrow_records = false) const {
     T msg;
     protocol::reader r(frame_.data() + body_offset_, frame_.size() - body_offset_);
+    r.borrow_records(borrow_records);
     msg.decode(r, header_.api_version);
     if (r.remaining() != 0) throw protocol::decode_error("trailing bytes after request body");
     return msg;

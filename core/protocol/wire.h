@@ -31,6 +31,44 @@ class decode_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The bytes of a `records` field (Produce, Fetch): either owned, or a view into the
+// request frame they were decoded from (reader::borrow_records), which saves copying a
+// megabyte record set on its way from the socket to the log. A view is valid as long as
+// the frame; whoever keeps it longer keeps the frame alive (see request_context).
+class record_bytes {
+ public:
+  record_bytes() = default;
+  record_bytes(bytes b) : owned_(std::move(b)) {}  // NOLINT: implicit, like the bytes it replaces
+  static record_bytes view(const std::uint8_t* data, std::size_t size) {
+    record_bytes r;
+    r.view_ = data;
+    r.view_size_ = size;
+    r.is_view_ = true;
+    return r;
+  }
+
+  const std::uint8_t* data() const { return is_view_ ? view_ : owned_.data(); }
+  std::size_t size() const { return is_view_ ? view_size_ : owned_.size(); }
+  bool empty() const { return size() == 0; }
+  const std::uint8_t* begin() const { return data(); }
+  const std::uint8_t* end() const { return data() + size(); }
+  std::span<const std::uint8_t> span() const { return {data(), size()}; }
+  bool is_view() const { return is_view_; }
+  // Writable access for the owner of the underlying frame (the broker rewrites a batch's
+  // base offset in place before appending it).
+  std::uint8_t* mutable_data() { return is_view_ ? const_cast<std::uint8_t*>(view_) : owned_.data(); }
+
+  bool operator==(const record_bytes& o) const {
+    return size() == o.size() && (size() == 0 || std::memcmp(data(), o.data(), size()) == 0);
+  }
+
+ private:
+  bytes owned_;
+  const std::uint8_t* view_ = nullptr;
+  std::size_t view_size_ = 0;
+  bool is_view_ = false;
+};
+
 class reader {
  public:
   reader(const std::uint8_t* data, std::size_t size) : p_(data), end_(data + size) {}
@@ -113,6 +151,18 @@ class reader {
     if (n < 0) throw decode_error("null where non-null bytes are required");
     return take_bytes(n);
   }
+  // `records` fields: views into the input when borrow_records(true), else copies.
+  void borrow_records(bool on) { borrow_records_ = on; }
+  std::optional<record_bytes> read_nullable_records(bool compact) {
+    std::int64_t n = read_length(compact, true);
+    if (n < 0) return std::nullopt;
+    return take_records(n);
+  }
+  record_bytes read_records(bool compact) {
+    std::int64_t n = read_length(compact, true);
+    if (n < 0) throw decode_error("null where non-null records are required");
+    return take_records(n);
+  }
   // Array element count; -1 = null. Each element takes at least one byte, so a count
   // larger than what remains is rejected before any allocation.
   std::int64_t read_array_length(bool compact) {
@@ -168,9 +218,17 @@ class reader {
     p_ += n;
     return b;
   }
+  record_bytes take_records(std::int64_t n) {
+    if (!borrow_records_) return take_bytes(n);
+    need(std::size_t(n));
+    auto r = record_bytes::view(p_, std::size_t(n));
+    p_ += n;
+    return r;
+  }
 
   const std::uint8_t* p_;
   const std::uint8_t* end_;
+  bool borrow_records_ = false;
 };
 
 class writer {
@@ -223,6 +281,7 @@ class writer {
     write_length(std::int64_t(b.size()), compact, true);
     write_raw(b.data(), b.size());
   }
+  void write_records(const record_bytes& b, bool compact) { write_bytes(b.span(), compact); }
   void write_nullable_bytes(const std::optional<bytes>& b, bool compact) {
     if (!b) return write_length(-1, compact, true);
     write_bytes(*b, compact);

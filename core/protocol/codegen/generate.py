@@ -38,7 +38,7 @@ PRIMS = {
     "bool": ("bool", "false"),
     "string": ("std::string", None),
     "bytes": ("bytes", None),
-    "records": ("bytes", None),
+    "records": ("record_bytes", None),
     "uuid": ("uuid", None),
 }
 INF = 32767
@@ -290,8 +290,10 @@ class Gen:
     def enc_prim(self, elem, expr, w):
         if elem in ("string",):
             return [f"{w}.write_string({expr}, flex);"]
-        if elem in ("bytes", "records"):
+        if elem == "bytes":
             return [f"{w}.write_bytes({expr}, flex);"]
+        if elem == "records":
+            return [f"{w}.write_records({expr}, flex);"]
         return [f"{w}.write_{elem}({expr});"]
 
     def enc_field(self, f, expr, fnname, w="w"):
@@ -303,7 +305,7 @@ class Gen:
             elif f.elem == "string":
                 out.append(f"  if ({null_cond(f)}) {w}.write_length(-1, flex, false); else {w}.write_string(\"\", flex);")
             else:
-                out.append(f"  if ({null_cond(f)}) {w}.write_length(-1, flex, true); else {w}.write_bytes({{}}, flex);")
+                out.append(f"  if ({null_cond(f)}) {w}.write_length(-1, flex, true); else {w}.write_bytes(std::span<const std::uint8_t>{{}}, flex);")
             out.append("} else {")
             inner = self.enc_value(f, f"(*{expr})", fnname, w)
             out += ["  " + l for l in inner]
@@ -327,8 +329,10 @@ class Gen:
     def dec_prim(self, elem, r):
         if elem == "string":
             return f"{r}.read_string(flex)"
-        if elem in ("bytes", "records"):
+        if elem == "bytes":
             return f"{r}.read_bytes(flex)"
+        if elem == "records":
+            return f"{r}.read_records(flex)"
         return f"{r}.read_{elem}()"
 
     def dec_field(self, f, expr, fnname, r):
@@ -360,6 +364,8 @@ class Gen:
         if f.nullable_ever:
             if f.elem == "string":
                 return [f"if ({null_cond(f)}) {expr} = {r}.read_nullable_string(flex); else {expr} = {r}.read_string(flex);"]
+            if f.elem == "records":
+                return [f"if ({null_cond(f)}) {expr} = {r}.read_nullable_records(flex); else {expr} = {r}.read_records(flex);"]
             return [f"if ({null_cond(f)}) {expr} = {r}.read_nullable_bytes(flex); else {expr} = {r}.read_bytes(flex);"]
         return [f"{expr} = {self.dec_prim(f.elem, r)};"]
 

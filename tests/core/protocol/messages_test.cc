@@ -58,3 +58,43 @@ TEST(messages_test, traits_cover_every_api) {
 
 }  // namespace
 }  // namespace eddy::protocol
+
+namespace eddy::protocol {
+namespace {
+
+// Produce decoded with borrow_records: each record set is a view into the frame (no copy)
+// with the same contents as a copying decode, and it re-encodes to the same bytes.
+TEST(messages_test, borrowed_records_are_views_into_the_frame) {
+  for (std::int16_t v = produce_request::min_version; v <= produce_request::max_version; ++v) {
+    produce_request original;
+    fill_sample(original, v, 42 + std::uint64_t(v));
+    auto& t = original.topic_data.emplace_back();
+    t.name = "t";
+    auto& p = t.partition_data.emplace_back();
+    p.index = 0;
+    p.records = bytes{1, 2, 3, 4, 5};
+    bytes frame;
+    writer w(frame);
+    original.encode(w, v);
+    produce_request copied, borrowed;
+    reader rc(frame.data(), frame.size());
+    copied.decode(rc, v);
+    reader rb(frame.data(), frame.size());
+    rb.borrow_records(true);
+    borrowed.decode(rb, v);
+    EXPECT_TRUE(copied == borrowed) << "version " << v;
+    const auto& rec = borrowed.topic_data.back().partition_data.back().records;
+    ASSERT_TRUE(rec.has_value());
+    EXPECT_TRUE(rec->is_view());
+    EXPECT_GE(rec->data(), frame.data());
+    EXPECT_LE(rec->data() + rec->size(), frame.data() + frame.size());
+    EXPECT_FALSE(copied.topic_data.back().partition_data.back().records->is_view());
+    bytes again;
+    writer w2(again);
+    borrowed.encode(w2, v);
+    EXPECT_EQ(again, frame) << "version " << v;
+  }
+}
+
+}  // namespace
+}  // namespace eddy::protocol
