@@ -172,7 +172,10 @@ class kstream {
   auto left_join(const ktable<K, VT>& table, F joiner) const;
 
   // Windowed stream-stream joins: inner joiner(v, vo); left joiner(v, std::optional<VO>);
-  // outer joiner(std::optional<V>, std::optional<VO>).
+  // outer joiner(std::optional<V>, std::optional<VO>). As in Kafka Streams (since 3.1), a
+  // record without a match gets its null result only once its window has closed (stream time
+  // past ts + after + grace, or ts + before + grace for the other stream's records), and none
+  // if a match arrives before; left and outer joins keep such records in a third store.
   template <class VO, class F>
   auto join(const kstream<K, VO>& other, F joiner, join_windows w) const { return stream_join<VO>(other, joiner, w, detail::ops::join_kind::inner); }
   template <class VO, class F>

@@ -80,6 +80,17 @@ auto kstream<K, V>::stream_join(const kstream<K, VO>& other_in, F f, join_window
   detail::store_spec s2{other_store, detail::store_type::window, true, true, retention};
   detail::add_store(*g_, s1);
   detail::add_store(*g_, s2);
+  std::vector<std::string> stores{this_store, other_store};
+  // Left and outer joins hold records without a match in a shared, logged store until their
+  // window closes (Kafka Streams' outer join store since 3.1); see ops/stream_stream_join.cc.
+  std::string outer_store;
+  if (kind != detail::ops::join_kind::inner) {
+    outer_store = g_->next_name("KSTREAM-OUTERSHARED-STORE");
+    detail::store_spec s3;  // key-value (compacted changelog), persistent, logged
+    s3.name = outer_store;
+    detail::add_store(*g_, s3);
+    stores.push_back(outer_store);
+  }
   auto jf = [f, k = static_cast<int>(kind)](const std::any&, const std::any& l, const std::any& r) mutable {
     return detail::call_joiner<VR, V, VO>(f, k, l, r);
   };
@@ -87,12 +98,12 @@ auto kstream<K, V>::stream_join(const kstream<K, VO>& other_in, F f, join_window
   auto vse = detail::erase(vs_);
   auto ose = detail::erase(other_in.value_serde());
   int l = detail::add_processor(*g_, "KSTREAM-JOINTHIS", {self.node()},
-                                detail::ops::stream_stream_join(this_store, other_store, kse, vse, ose, w, jf, kind, true),
-                                {this_store, other_store});
+                                detail::ops::stream_stream_join(this_store, other_store, outer_store, kse, vse, ose, w, jf, kind, true),
+                                stores);
   join_windows mirrored{w.after_ms, w.before_ms, w.grace_ms};
   int r = detail::add_processor(*g_, "KSTREAM-JOINOTHER", {other.node()},
-                                detail::ops::stream_stream_join(other_store, this_store, kse, ose, vse, mirrored, jf, kind, false),
-                                {this_store, other_store});
+                                detail::ops::stream_stream_join(other_store, this_store, outer_store, kse, ose, vse, mirrored, jf, kind, false),
+                                stores);
   int m = detail::add_processor(*g_, "KSTREAM-MERGE", {l, r}, detail::ops::passthrough());
   if (!ks_.valid() || !vs_.valid() || !other_in.value_serde().valid())
     g_->nodes[m].build_error = detail::missing_serde_error("key or value", "stream-stream join");

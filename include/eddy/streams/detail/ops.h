@@ -66,10 +66,12 @@ node_factory suppress_until_window_closes(std::string buffer_store, any_serde wi
 node_factory stream_table_join(std::string table_store, any_serde key_serde, any_serde table_value_serde, joiner fn,
                                bool left);
 // One side of a windowed stream-stream join; this_store holds this side's records, other_store
-// the other side's (both window-keyed by key | timestamp, value = list of values).
-node_factory stream_stream_join(std::string this_store, std::string other_store, any_serde key_serde,
-                                any_serde this_value_serde, any_serde other_value_serde, join_windows windows, joiner fn,
-                                join_kind kind, bool this_is_left);
+// the other side's (both window-keyed by key | timestamp, value = list of values). Left and
+// outer joins: outer_store (shared by both sides) holds the records without a match until their
+// window closes, then they are emitted with a null other side; inner joins ignore it.
+node_factory stream_stream_join(std::string this_store, std::string other_store, std::string outer_store,
+                                any_serde key_serde, any_serde this_value_serde, any_serde other_value_serde,
+                                join_windows windows, joiner fn, join_kind kind, bool this_is_left);
 // One side of a table-table join: looks up the other table's store by key.
 node_factory table_table_join(std::string other_store, any_serde key_serde, any_serde other_value_serde, joiner fn,
                               join_kind kind, bool this_is_left);
