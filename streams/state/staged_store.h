@@ -29,10 +29,14 @@ class staged_store final : public kv_bytes_store {
              const std::function<bool(std::string_view, std::string_view)>& visit) override;
   int64_t approximate_num_entries() override;
 
-  // Defers applying committed writes to the committed store (default: every commit).
-  void set_apply_policy(int apply_every, size_t max_unapplied_bytes) {
+  // Defers applying committed writes to the committed store (default: every commit). With
+  // `apply_first`, the first commit after this call still applies at once: a store just
+  // opened usually starts on a backlog (the initial load after a start or a restore), which
+  // should not be replayed again by a crash during the next few commits.
+  void set_apply_policy(int apply_every, size_t max_unapplied_bytes, bool apply_first = true) {
     apply_every_ = apply_every < 1 ? 1 : apply_every;
     max_unapplied_bytes_ = max_unapplied_bytes;
+    unapplied_commits_ = apply_first ? apply_every_ - 1 : 0;
   }
   // The open transaction's writes become the sealed layer (merged into it if one is sealed).
   void seal();

@@ -48,7 +48,8 @@ TEST(staged_store, sealed_and_unapplied_layers) {
   base.put("a", std::string_view("1"));
   base.put("c", std::string_view("3"));
   state::staged_store s(base);
-  s.set_apply_policy(3, 1 << 20);
+  s.set_apply_policy(3, 1 << 20, /*apply_first=*/false);
+  EXPECT_EQ(base.changelog_offset(), -1);
   s.put("b", std::string_view("2"));
   s.put("c", std::nullopt);
   s.seal();  // transaction 1 is committing; transaction 2 writes meanwhile
@@ -86,6 +87,22 @@ TEST(staged_store, sealed_and_unapplied_layers) {
   EXPECT_EQ(base.get("f"), "6");
 }
 
+// A store just opened (or restored) applies its first commit at once, so a backlog processed
+// right after a start is not replayed again by the next crash; later commits are deferred.
+TEST(staged_store, first_commit_after_open_applies_at_once) {
+  state::memory_store base;
+  state::staged_store s(base);
+  s.set_apply_policy(10, 1 << 20);
+  s.put("a", std::string_view("1"));
+  s.commit(5);
+  EXPECT_EQ(base.changelog_offset(), 5);
+  EXPECT_EQ(base.get("a"), "1");
+  s.put("b", std::string_view("2"));
+  s.commit(6);
+  EXPECT_EQ(base.changelog_offset(), 5);
+  EXPECT_EQ(s.unapplied_entries(), 1u);
+}
+
 // A crash (no flush) after commits held in memory leaves RocksDB at an older changelog offset;
 // replaying the changelog from there (what restore does) yields the committed state.
 TEST(staged_store, crash_before_apply_reopens_at_older_offset_and_replays) {
@@ -98,7 +115,7 @@ TEST(staged_store, crash_before_apply_reopens_at_older_offset_and_replays) {
     auto db = state::rocksdb_store::open(dir, err);
     ASSERT_TRUE(db) << err;
     state::staged_store s(*db);
-    s.set_apply_policy(4, 1 << 20);
+    s.set_apply_policy(4, 1 << 20, /*apply_first=*/false);
     for (int txn = 0; txn < 7; ++txn) {  // 7 commits: applied after the 4th, 3 held in memory
       for (int i = 0; i < 5; ++i) {
         std::string k = "k" + std::to_string((txn * 3 + i) % 8);
