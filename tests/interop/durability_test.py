@@ -8,6 +8,8 @@
                    reports writes numbered records while the broker is killed with
                    SIGKILL; after a restart every acknowledged record is present exactly
                    once, at the offset it was acknowledged with, in order.
+  kill9_acked_large  the same with 1 KB records in batches of about 1 MB, which the broker
+                   writes with O_DIRECT on its write-behind thread.
 """
 import json
 import os
@@ -63,6 +65,20 @@ def case_restart_sigterm(path):
 
 
 def case_kill9_acked(path):
+    kill9_acked(path, pad=0, min_acked=20000,
+                producer={"linger.ms": 2, "batch.num.messages": 200, "compression.type": "lz4"})
+
+
+def case_kill9_acked_large(path):
+    # 1 KB records in batches of about 1 MB: appended with O_DIRECT by the write-behind
+    # thread (log.write.direct, log.write.behind), so the kill lands while large writes are
+    # queued or in flight; the acknowledgement of each waited for its write.
+    kill9_acked(path, pad=1000, min_acked=30000,
+                producer={"linger.ms": 5, "batch.num.messages": 1000, "batch.size": 1048576,
+                          "compression.type": "none"})
+
+
+def kill9_acked(path, pad, min_acked, producer):
     from confluent_kafka import Consumer, Producer, TopicPartition
 
     b = Broker(path, settings={"num.partitions": "1"})
@@ -79,9 +95,11 @@ def case_kill9_acked(path):
                 else:
                     errors.append(str(err))
 
-        prod = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "enable.idempotence": False,
-                         "linger.ms": 2, "batch.num.messages": 200, "max.in.flight.requests.per.connection": 5,
-                         "message.timeout.ms": 5000, "retries": 0, "compression.type": "lz4"})
+        conf = {"bootstrap.servers": b.bootstrap, "acks": "all", "enable.idempotence": False,
+                "max.in.flight.requests.per.connection": 5, "message.timeout.ms": 5000, "retries": 0}
+        conf.update(producer)
+        prod = Producer(conf)
+        padding = "x" * pad
         stop = threading.Event()
 
         def killer():
@@ -89,7 +107,7 @@ def case_kill9_acked(path):
             deadline = time.time() + 20
             while time.time() < deadline:
                 with lock:
-                    if len(acked) >= 20000:
+                    if len(acked) >= min_acked:
                         break
                 time.sleep(0.005)
             b.kill()
@@ -100,7 +118,8 @@ def case_kill9_acked(path):
         i = 0
         while not stop.is_set() and i < 2_000_000:
             try:
-                prod.produce("crash", value=("rec-%08d" % i).encode(), partition=0, on_delivery=on_delivery)
+                prod.produce("crash", value=("rec-%08d%s" % (i, padding)).encode(), partition=0,
+                             on_delivery=on_delivery)
                 i += 1
             except BufferError:
                 prod.poll(0.01)
@@ -149,7 +168,8 @@ def case_kill9_acked(path):
         b.cleanup()
 
 
-CASES = {"restart_sigterm": case_restart_sigterm, "kill9_acked": case_kill9_acked}
+CASES = {"restart_sigterm": case_restart_sigterm, "kill9_acked": case_kill9_acked,
+         "kill9_acked_large": case_kill9_acked_large}
 
 if __name__ == "__main__":
     run_cases(CASES)
