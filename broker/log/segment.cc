@@ -263,6 +263,9 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
     if (direct_) update_tail_block(batch);
     note_batch(b);
     bytes_since_index_ += b.size;
+    // Deferred buffered writes (log.write.direct=false) recycle the cache too. Approximate:
+    // bytes the writer had not reached when their range was evicted stay cached.
+    if (!use_direct) recycle_page_cache(mode.pagecache_window_bytes);
     return {};
   }
   auto written = use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, batch) : log_->pwrite(batch, size_);
