@@ -82,7 +82,9 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
         continue;
       }
       if (read_committed && r->first_offset >= 0) {
-        for (const auto& a : pl->aborted_transactions(p.fetch_offset, r->next_offset - 1))
+        // [fetch offset, next offset): an aborted transaction starting in the last returned
+        // batch must be listed too, or the consumer delivers that batch as committed.
+        for (const auto& a : pl->aborted_transactions(p.fetch_offset, r->next_offset))
           pr.aborted_transactions->push_back({a.producer_id, a.first_offset});
       }
       out.bytes += std::int64_t(r->records.size());

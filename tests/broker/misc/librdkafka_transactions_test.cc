@@ -28,7 +28,9 @@ void ok(rd_kafka_error_t* e) {
   }
 }
 
-TEST(librdkafka_transactions, commit_visible_abort_invisible_to_read_committed_group_consumer) {
+// Committed, aborted, committed transactions on one partition, read back by a
+// read_committed group consumer with `consumer_extra` settings: only committed values.
+void check_abort_invisible(std::initializer_list<std::pair<const char*, std::string>> consumer_extra) {
   eddy::broker::embedded_broker broker;
   const std::string bs = broker.bootstrap_servers();
   char err[512];
@@ -53,10 +55,11 @@ TEST(librdkafka_transactions, commit_visible_abort_invisible_to_read_committed_g
   send("committed-3");
   ok(rd_kafka_commit_transaction(p, 10000));
 
-  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER,
-                               conf(bs, {{"group.id", "readers"}, {"auto.offset.reset", "earliest"},
-                                         {"isolation.level", "read_committed"}, {"enable.auto.commit", "false"}}),
-                               err, sizeof err);
+  rd_kafka_conf_t* cc = conf(bs, {{"group.id", "readers"}, {"auto.offset.reset", "earliest"},
+                                   {"isolation.level", "read_committed"}, {"enable.auto.commit", "false"}});
+  for (const auto& [k, v] : consumer_extra)
+    EXPECT_EQ(rd_kafka_conf_set(cc, k, v.c_str(), err, sizeof err), RD_KAFKA_CONF_OK) << k;
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
   ASSERT_NE(c, nullptr) << err;
   rd_kafka_poll_set_consumer(c);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
@@ -82,6 +85,16 @@ TEST(librdkafka_transactions, commit_visible_abort_invisible_to_read_committed_g
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
   rd_kafka_destroy(p);
+}
+
+TEST(librdkafka_transactions, commit_visible_abort_invisible_to_read_committed_group_consumer) {
+  check_abort_invisible({});
+}
+
+// One batch per fetch (KIP-74's minimum): the aborted transaction's only batch is the last
+// (and only) batch of its fetch response, and must still be listed as aborted in it.
+TEST(librdkafka_transactions, abort_invisible_when_the_aborted_batch_ends_the_fetch) {
+  check_abort_invisible({{"max.partition.fetch.bytes", "1"}});
 }
 
 TEST(librdkafka_transactions, zombie_producer_is_fenced) {
