@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -30,6 +32,60 @@ std::string error_text(rd_kafka_error_t* e) {
   std::string s = rd_kafka_error_string(e);
   return s;
 }
+
+// Runs one job at a time on its own thread: the exactly-once commit (send_offsets_to_transaction
+// + commit_transaction, which block for several broker round trips) while the stream thread
+// keeps processing.
+class committer {
+ public:
+  ~committer() {
+    {
+      std::lock_guard lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void start(std::function<void()> job) {
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    {
+      std::lock_guard lk(mu_);
+      job_ = std::move(job);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool busy() {
+    std::lock_guard lk(mu_);
+    return busy_;
+  }
+  void wait() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return !busy_; });
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [this] { return quit_ || job_; });
+      if (!job_) return;
+      auto job = std::move(job_);
+      job_ = nullptr;
+      lk.unlock();
+      job();
+      lk.lock();
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool busy_ = false;
+  bool quit_ = false;
+};
 
 }  // namespace
 
@@ -59,6 +115,29 @@ struct stream_thread::impl final : record_sink {
   int64_t last_commit = 0;
   bool dirty = false;  // processed or produced since the last commit
 
+  // Exactly-once commits run on the committer thread while this thread keeps processing the
+  // next transaction's records. librdkafka accepts no records between commit_transaction and
+  // the next begin_transaction, so the records sent meanwhile are held here and produced once
+  // the commit completed (in the next transaction); the stores keep the committing
+  // transaction's writes in their sealed layer meanwhile. While a commit is in flight only the
+  // committer thread calls the producer (its flush serves the delivery reports).
+  struct held_record {
+    rd_kafka_topic_t* rkt;
+    int32_t partition;
+    std::optional<std::string> key, value;
+    int64_t ts;
+    headers hdrs;
+  };
+  static constexpr size_t kMaxHeldBytes = 32 << 20;  // then wait for the commit
+  committer committer_thread;
+  bool committing = false;
+  std::vector<held_record> held;
+  size_t held_bytes = 0;
+  std::string held_error;  // a held record that could not be held: fails the next transaction
+  rd_kafka_topic_partition_list_t* commit_offsets = nullptr;
+  rd_kafka_error_t* commit_error = nullptr;  // the committer's result
+  const char* commit_what = nullptr;
+
   impl(app_context& a, int i) : app(a), index(i), eos(a.config.guarantee() == processing_guarantee::exactly_once_v2) {
     name = fmt::format("{}-StreamThread-{}", app.config.application_id(), i + 1);
   }
@@ -75,19 +154,34 @@ struct stream_thread::impl final : record_sink {
 
   void send(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
             const std::optional<std::string>& value, int64_t ts, const headers& hdrs) override {
+    dirty = true;
+    if (committing) {
+      rd_kafka_topic_t* rkt = topic_handle(topic);
+      if (!rkt) {  // produce_error belongs to the committer's delivery reports meanwhile
+        held_error = fmt::format("producing to {} failed: {}", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return;
+      }
+      held.push_back({rkt, partition, key, value, ts, hdrs});
+      held_bytes += 64 + topic.size() + (key ? key->size() : 0) + (value ? value->size() : 0);
+      return;
+    }
     begin_txn_if_needed();
+    rd_kafka_topic_t* rkt = topic_handle(topic);
+    if (!rkt) {
+      on_produce_error(topic, rd_kafka_err2str(rd_kafka_last_error()));
+      return;
+    }
+    produce(rkt, partition, key, value, ts, hdrs);
+  }
+
+  void produce(rd_kafka_topic_t* rkt, int32_t partition, const std::optional<std::string>& key,
+               const std::optional<std::string>& value, int64_t ts, const headers& hdrs) {
     rd_kafka_headers_t* h = nullptr;
     if (!hdrs.empty()) {
       h = rd_kafka_headers_new(hdrs.size());
       for (auto& x : hdrs)
         rd_kafka_header_add(h, x.key.data(), static_cast<ssize_t>(x.key.size()), x.value ? x.value->data() : nullptr,
                             x.value ? static_cast<ssize_t>(x.value->size()) : 0);
-    }
-    rd_kafka_topic_t* rkt = topic_handle(topic);
-    if (!rkt) {
-      if (h) rd_kafka_headers_destroy(h);
-      on_produce_error(topic, rd_kafka_err2str(rd_kafka_last_error()));
-      return;
     }
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -102,11 +196,10 @@ struct stream_thread::impl final : record_sink {
       }
       if (err) {
         if (h) rd_kafka_headers_destroy(h);
-        on_produce_error(topic, rd_kafka_err2str(err));
+        on_produce_error(rd_kafka_topic_name(rkt), rd_kafka_err2str(err));
       }
       break;
     }
-    dirty = true;
   }
 
   rd_kafka_topic_t* topic_handle(const std::string& topic) {
@@ -246,6 +339,7 @@ struct stream_thread::impl final : record_sink {
   }
 
   void destroy_clients(bool graceful) {
+    finish_commit(true);
     if (consumer) {
       if (!graceful) fatal = true;  // the revoke callback must not commit
       if (graceful) leave_group();
@@ -421,6 +515,7 @@ struct stream_thread::impl final : record_sink {
     } else {
       app.rebalancing = 1;
       revoked = true;
+      finish_commit(true);
       if (app.on_thread_state) app.on_thread_state(index, false);
       bool lost = rd_kafka_assignment_lost(rk);
       if (!lost && !fatal) commit(true);
@@ -440,7 +535,7 @@ struct stream_thread::impl final : record_sink {
 
   // ---- transactions and commits -----------------------------------------------------------
   void begin_txn_if_needed() {
-    if (!eos || in_txn || fatal) return;
+    if (!eos || in_txn || committing || fatal) return;
     if (rd_kafka_error_t* e = rd_kafka_begin_transaction(producer)) {
       log("begin_transaction failed: " + error_text(e));
       if (rd_kafka_error_is_fatal(e)) fatal = true;
@@ -486,6 +581,7 @@ struct stream_thread::impl final : record_sink {
   // Returns true if everything processed so far is committed.
   bool commit(bool force) {
     last_commit = now_ms();
+    if (eos && (!finish_commit(true) || needs_rewind || fatal)) return false;
     if (!dirty && !in_txn) return true;
     if (!produce_error.empty()) {
       std::string e = produce_error;
@@ -501,7 +597,11 @@ struct stream_thread::impl final : record_sink {
     }
     auto* offsets = consumed_offsets();
     for (auto& [id, t] : tasks) t->seal_stores();
-    bool ok = eos ? commit_eos(offsets) : commit_alos(offsets);
+    if (eos) {
+      if (!start_commit(offsets)) return false;
+      return !force || finish_commit(true);
+    }
+    bool ok = commit_alos(offsets);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (ok) {
       dirty = false;
@@ -510,31 +610,78 @@ struct stream_thread::impl final : record_sink {
     return ok;
   }
 
-  bool commit_eos(rd_kafka_topic_partition_list_t* offsets) {
+  // Hands the commit of the open transaction to the committer thread (takes offsets).
+  bool start_commit(rd_kafka_topic_partition_list_t* offsets) {
     if (!in_txn) begin_txn_if_needed();
-    if (!in_txn) return false;
-    if (offsets->cnt > 0) {
-      rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(consumer);
-      rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(producer, offsets, md, kTxnTimeoutMs);
-      rd_kafka_consumer_group_metadata_destroy(md);
-      if (e) return txn_failed("send_offsets_to_transaction", e);
+    if (!in_txn) {  // the sealed writes stay sealed, committed with the next transaction
+      rd_kafka_topic_partition_list_destroy(offsets);
+      return false;
     }
-    // A retriable error leaves the outcome open: librdkafka wants commit_transaction called
-    // again, which completes (or reports) the same transaction.
-    rd_kafka_error_t* ce = nullptr;
-    for (int attempt = 0; (ce = rd_kafka_commit_transaction(producer, kTxnTimeoutMs)) && attempt < 3; ++attempt) {
-      if (!rd_kafka_error_is_retriable(ce) || *stop) break;
-      log("commit_transaction failed: " + error_text(ce) + "; retrying");
-      rd_kafka_error_destroy(ce);
-    }
-    if (ce) return txn_failed("commit_transaction", ce);
+    rd_kafka_consumer_group_metadata_t* md = offsets->cnt > 0 ? rd_kafka_consumer_group_metadata(consumer) : nullptr;
+    commit_offsets = offsets;
+    commit_error = nullptr;
+    commit_what = nullptr;
+    committing = true;
     in_txn = false;
-    rd_kafka_poll(producer, 0);  // serve remaining delivery reports before reading offsets
-    if (!produce_error.empty()) {
-      // Cannot happen after a successful commit (all records were acknowledged), but be safe.
-      produce_error.clear();
+    dirty = false;
+    committer_thread.start([this, md] {
+      if (md) {
+        rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(producer, commit_offsets, md, kTxnTimeoutMs);
+        rd_kafka_consumer_group_metadata_destroy(md);
+        if (e) {
+          commit_error = e;
+          commit_what = "send_offsets_to_transaction";
+          return;
+        }
+      }
+      // A retriable error leaves the outcome open: librdkafka wants commit_transaction called
+      // again, which completes (or reports) the same transaction.
+      rd_kafka_error_t* ce = nullptr;
+      for (int attempt = 0; (ce = rd_kafka_commit_transaction(producer, kTxnTimeoutMs)) && attempt < 3; ++attempt) {
+        if (!rd_kafka_error_is_retriable(ce) || *stop) break;
+        log("commit_transaction failed: " + error_text(ce) + "; retrying");
+        rd_kafka_error_destroy(ce);
+      }
+      if (ce) {
+        commit_error = ce;
+        commit_what = "commit_transaction";
+      }
+    });
+    return true;
+  }
+
+  // Completes the commit in flight, if any (wait = false: only if it is done). On success the
+  // stores commit their sealed writes and the held records are produced in a new transaction;
+  // on failure the transaction is aborted (held records dropped, to be reprocessed). Returns
+  // false if a commit is still in flight or the one in flight failed.
+  bool finish_commit(bool wait) {
+    if (!committing) return true;
+    if (!wait && committer_thread.busy()) return false;
+    committer_thread.wait();
+    committing = false;
+    rd_kafka_topic_partition_list_destroy(commit_offsets);
+    commit_offsets = nullptr;
+    if (rd_kafka_error_t* e = commit_error) {
+      commit_error = nullptr;
+      held.clear();
+      held_bytes = 0;
+      held_error.clear();
+      return txn_failed(commit_what, e);
     }
+    rd_kafka_poll(producer, 0);  // serve remaining delivery reports before reading offsets
+    // Cannot happen after a successful commit (all records were acknowledged), but be safe.
+    produce_error = std::move(held_error);
+    held_error.clear();
     apply_stores();
+    ++app.commits;
+    if (!held.empty()) {
+      begin_txn_if_needed();
+      auto records = std::move(held);
+      held.clear();
+      held_bytes = 0;
+      for (auto& r : records) produce(r.rkt, r.partition, r.key, r.value, r.ts, r.hdrs);
+      dirty = true;
+    }
     return true;
   }
 
@@ -604,7 +751,7 @@ struct stream_thread::impl final : record_sink {
         if (!create_clients()) return;
       }
       for (int i = 0; i < 1000 && !*stop; ++i) {
-        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 ? 20 : 0);
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, i == 0 ? (committing ? 1 : 20) : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
           // E.g. FENCED_INSTANCE_ID: another live instance with the same process id (the same
@@ -634,10 +781,11 @@ struct stream_thread::impl final : record_sink {
       }
       for (auto& [id, t] : tasks) {
         if (t->buffered() == 0) continue;
+        if (committing && held_bytes >= kMaxHeldBytes && (!finish_commit(true) || needs_rewind || fatal)) break;
         begin_txn_if_needed();
         std::string err;
         int64_t n = 0;
-        while (t->process_next(err)) ++n;
+        while ((!committing || held_bytes < kMaxHeldBytes) && t->process_next(err)) ++n;
         app.processed += n;
         dirty = dirty || n > 0;
         if (!err.empty()) {
@@ -647,11 +795,12 @@ struct stream_thread::impl final : record_sink {
           break;
         }
       }
-      if (!tasks.empty()) {
+      if (!tasks.empty() && !needs_rewind && !fatal) {
         begin_txn_if_needed();
         for (auto& [id, t] : tasks) t->punctuate_wall_clock();
       }
-      rd_kafka_poll(producer, 0);
+      if (committing) finish_commit(false);
+      if (!committing) rd_kafka_poll(producer, 0);
       if (now_ms() - last_commit >= interval) commit(false);
       if (fatal) recover_from_fatal();
       else if (needs_rewind) rewind();

@@ -6,10 +6,15 @@
 // Loop: poll -> route records to tasks -> process in timestamp order -> punctuate -> every
 // commit.interval.ms commit:
 //   exactly_once_v2: send_offsets_to_transaction(consumed offsets, group metadata) +
-//     commit_transaction; only then do stores apply their staged writes (with the changelog
-//     offsets the transaction wrote). An abortable error aborts the transaction, drops staged
-//     writes and rewinds to the committed offsets; a fatal one (fenced) rebuilds the clients
-//     and rejoins. Nothing of an aborted transaction is visible to read_committed readers.
+//     commit_transaction, on a committer thread while this thread goes on processing: the
+//     stores seal the transaction's writes and stage later ones separately, and records sent
+//     meanwhile are held and produced in the next transaction once the commit completed (no
+//     records may be produced between commit_transaction and begin_transaction). Only after
+//     the commit succeeded do the stores commit their sealed writes (with the changelog
+//     offsets the transaction wrote). An abortable error aborts the transaction (and drops the
+//     held records), drops staged writes and rewinds to the committed offsets; a fatal one
+//     (fenced) rebuilds the clients and rejoins. Nothing of an aborted transaction is visible
+//     to read_committed readers. Rebalances and shutdown wait for a commit in flight.
 //   at_least_once: flush the producer, apply staged writes, commit offsets synchronously.
 // Rebalances (eager, range assignor for co-partitioning): commit before partitions are
 // revoked; assigned tasks restore their stores from the changelog tail before processing.
