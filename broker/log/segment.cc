@@ -243,7 +243,8 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
   }
   std::uint64_t block = size_ & ~std::uint64_t(direct_io_alignment - 1);
   std::size_t head = std::size_t(size_ - block);
-  if (deferred && (deferred->all || batch.size() >= direct_min_bytes)) {
+  bool defer = deferred && (deferred->all || batch.size() >= direct_min_bytes);
+  if (defer) {
     // Write-behind: the returned write owns the bytes it needs. Everything the loop keeps
     // (tail block, sizes, indexes) moves on now, before the write may run.
     std::vector<std::uint8_t> copy;
@@ -260,25 +261,22 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
     } else {
       deferred->write = [fd = log_, pos = size_, copy = std::move(copy), data] { return fd->pwrite(data, pos); };
     }
-    if (direct_) update_tail_block(batch);
-    note_batch(b);
-    bytes_since_index_ += b.size;
-    // Deferred buffered writes (log.write.direct=false) recycle the cache too. Approximate:
-    // bytes the writer had not reached when their range was evicted stay cached.
-    if (!use_direct) recycle_page_cache(mode.pagecache_window_bytes);
-    return {};
-  }
-  auto written = use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, batch) : log_->pwrite(batch, size_);
-  if (!written) {
-    // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
-    (void)log_->truncate(size_);
-    return written;
+  } else {
+    auto written =
+        use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, batch) : log_->pwrite(batch, size_);
+    if (!written) {
+      // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
+      (void)log_->truncate(size_);
+      return written;
+    }
   }
   if (direct_) update_tail_block(batch);
   note_batch(b);
-  written_ = size_;
+  if (!defer) written_ = size_;
   bytes_since_index_ += b.size;
-  recycle_page_cache(mode.pagecache_window_bytes);
+  // Deferred buffered writes (log.write.direct=false) recycle the cache too. Approximate:
+  // bytes the writer had not reached when their range was evicted stay cached.
+  if (!defer || !use_direct) recycle_page_cache(mode.pagecache_window_bytes);
   return {};
 }
 

@@ -1,5 +1,5 @@
-// Helpers for the broker/log tests: a temporary directory per test and batch builders
-// over core/record's batch_builder.
+// Helpers for the broker/log tests: a temporary directory per test, batch builders
+// over core/record's batch_builder, and reading a partition log's values back.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "broker/log/partition_log.h"
 #include "core/record/batch_builder.h"
+#include "core/record/batch_reader.h"
 #include "core/record/control_record.h"
 
 namespace eddy::broker::log::testing {
@@ -112,6 +114,29 @@ inline void flip_byte(const std::filesystem::path& p, std::uintmax_t pos) {
   f.get(c);
   f.seekp(std::streamoff(pos));
   f.put(char(c ^ 0x5a));
+}
+
+// Every record's value from offset 0 to the high watermark, read in 1 MiB fetches (checks
+// that offsets are contiguous and each batch decodes).
+inline std::vector<std::string> read_values(const partition_log& log) {
+  std::vector<std::string> out;
+  while (std::int64_t(out.size()) < log.high_watermark()) {
+    auto r = log.read(std::int64_t(out.size()), 1 << 20, log.high_watermark());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    if (!r.ok() || r->records.empty()) break;
+    record::batch_splitter s(r->records);
+    record::byte_span b;
+    while (s.next(b)) {
+      auto rd = record::batch_reader::open(b, {});
+      EXPECT_TRUE(rd.ok()) << "batch at offset " << out.size();
+      if (!rd.ok()) return out;
+      for (const auto& rec : *rd) {
+        EXPECT_EQ(rec.offset, std::int64_t(out.size()));
+        out.emplace_back(rec.value.value_or(""));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace eddy::broker::log::testing

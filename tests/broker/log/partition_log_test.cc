@@ -15,6 +15,7 @@ namespace {
 using testing::make_batch;
 using testing::make_marker;
 using testing::make_txn_batch;
+using testing::read_values;
 using testing::temp_dir;
 
 std::unique_ptr<partition_log> make_log(const std::filesystem::path& dir, const log_config& cfg = {}) {
@@ -45,29 +46,6 @@ std::vector<std::int64_t> batch_offsets(const std::vector<std::uint8_t>& bytes) 
     out.push_back(record::batch_header_view{b.data()}.base_offset());
   }
   EXPECT_EQ(s.trailing_bytes(), 0u);
-  return out;
-}
-
-// Every record's value from offset 0 to the high watermark, read in 1 MiB fetches (checks
-// that offsets are contiguous and each batch decodes).
-std::vector<std::string> read_values(const partition_log& log) {
-  std::vector<std::string> out;
-  while (std::int64_t(out.size()) < log.high_watermark()) {
-    auto r = log.read(std::int64_t(out.size()), 1 << 20, log.high_watermark());
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    if (!r.ok() || r->records.empty()) break;
-    record::batch_splitter s(r->records);
-    record::byte_span b;
-    while (s.next(b)) {
-      auto rd = record::batch_reader::open(b, {});
-      EXPECT_TRUE(rd.ok()) << "batch at offset " << out.size();
-      if (!rd.ok()) return out;
-      for (const auto& rec : *rd) {
-        EXPECT_EQ(rec.offset, std::int64_t(out.size()));
-        out.emplace_back(rec.value.value_or(""));
-      }
-    }
-  }
   return out;
 }
 

@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "broker/log/partition_log.h"
-#include "core/record/batch_reader.h"
 #include "tests/broker/log/log_test_util.h"
 
 namespace eddy::broker::log {
@@ -22,6 +21,7 @@ namespace {
 using protocol::error_code;
 using testing::make_batch;
 using testing::make_marker;
+using testing::read_values;
 using testing::temp_dir;
 
 // The "event loop": completions the writer posted, run when the test says so.
@@ -45,35 +45,6 @@ struct fake_loop {
     return int(now.size());
   }
 };
-
-std::vector<std::string> values_from(const partition_log& log, std::int64_t from) {
-  std::vector<std::string> out;
-  auto r = log.read(from, 64 << 20, log.high_watermark());
-  EXPECT_TRUE(r.ok());
-  if (!r.ok()) return out;
-  record::batch_splitter s(r->records);
-  record::byte_span b;
-  while (s.next(b)) {
-    auto rd = record::batch_reader::open(b, {});
-    EXPECT_TRUE(rd.ok());
-    if (!rd.ok()) break;
-    for (const auto& rec : *rd) out.emplace_back(rec.value.value_or(""));
-  }
-  return out;
-}
-
-// Every value from offset 0 to the high watermark.
-std::vector<std::string> all_values(const partition_log& log) {
-  std::vector<std::string> got;
-  for (std::int64_t o = 0; o < log.high_watermark();) {
-    auto v = values_from(log, o);
-    EXPECT_FALSE(v.empty()) << "at offset " << o;
-    if (v.empty()) break;
-    got.insert(got.end(), v.begin(), v.end());
-    o += std::int64_t(v.size());
-  }
-  return got;
-}
 
 // Appends with the batch's memory handed over as keepalive (as the produce handler does
 // with its request), so a deferred write borrows it.
@@ -134,7 +105,7 @@ TEST_F(write_behind_log, large_batch_becomes_readable_when_its_write_completes) 
   EXPECT_EQ(acks[0], error_code::none);
   EXPECT_EQ(acks[1], error_code::none);
   EXPECT_GE(woken, 1);
-  auto v = values_from(*log, 0);
+  auto v = read_values(*log);
   ASSERT_EQ(v.size(), 3u);
   EXPECT_EQ(v[0], big);
   EXPECT_EQ(v[2], "s");
@@ -158,7 +129,7 @@ TEST_F(write_behind_log, drain_roll_close_and_reopen_keep_every_record_in_order)
     EXPECT_GT(log->segment_count(), 1u);
     ASSERT_TRUE(log->drain().ok());
     EXPECT_EQ(log->high_watermark(), 40);
-    EXPECT_TRUE(all_values(*log) == expect);
+    EXPECT_TRUE(read_values(*log) == expect);
     // Completions delivered after a drain change nothing.
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_GT(loop.run(), 0);
@@ -175,7 +146,7 @@ TEST_F(write_behind_log, drain_roll_close_and_reopen_keep_every_record_in_order)
   loop.run();  // late completions find no log
   auto r = partition_log::open(d.path() / "t-0", "t", 0, cfg, nullptr, true);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_TRUE(all_values(**r) == expect);
+  EXPECT_TRUE(read_values(**r) == expect);
 }
 
 TEST_F(write_behind_log, transaction_markers_are_written_after_the_data_they_close) {
@@ -238,7 +209,7 @@ TEST_F(write_behind_log, failed_write_takes_the_partition_offline_and_loses_noth
   EXPECT_EQ(log->high_watermark(), 1);
   auto more = make_batch(1, 1000, "refused");
   EXPECT_EQ(log->append(more, 1000).error().code, error_code::kafka_storage_error);
-  auto v = values_from(*log, 0);
+  auto v = read_values(*log);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0], std::string(100000, 'f'));
   EXPECT_FALSE(log->close().ok()) << "no clean close for an offline partition";
@@ -248,7 +219,7 @@ TEST_F(write_behind_log, failed_write_takes_the_partition_offline_and_loses_noth
   auto r = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, false);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)->log_end_offset(), 1);
-  EXPECT_EQ(values_from(**r, 0), v);
+  EXPECT_EQ(read_values(**r), v);
 }
 
 TEST(write_behind, runs_jobs_and_posts_completions_in_order_under_back_pressure) {
