@@ -8,8 +8,10 @@
 //
 //   broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]
 //                [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]
+//                [--steps produce,consume,latency]
 //
-// --repeat N runs the targets N times, alternating, and ends with the best figure of each
+// --steps picks what runs (default all three; consume reads what produce wrote, so it
+// needs produce). --repeat N runs the targets N times, alternating, and ends with the best figure of each
 // (figures swing with whatever else the machine runs; alternating keeps that fair).
 //
 // Defaults (about a minute on a loaded 2-core machine): --small 300000 --large 60000
@@ -46,6 +48,7 @@ struct options {
   int repeat = 1;
   std::string target = "both";
   std::string data_dir;
+  bool do_produce = true, do_consume = true, do_latency = true;
   std::map<std::string, std::string> broker_settings;
 };
 
@@ -246,20 +249,24 @@ void run_suite(const std::string& target, const std::string& name, const std::st
       {"produce 1 KB  acks=all", "b-large-all", o.large, 1024, "all"},
   };
   for (auto& s : steps) {
+    if (!o.do_produce) break;
     prepare_topic(s.topic);
     auto r = produce(bootstrap, s.topic, s.n, s.size, s.acks);
     fmt::print("  {}  {}\n", s.label, r.line());
     note(target, s.label, r.count / r.seconds);
     std::fflush(stdout);
   }
-  // The warm-up record makes each topic one longer than n.
-  auto c1 = consume(bootstrap, "b-small-1", o.small + 1);
-  fmt::print("  consume 100 B          {}\n", c1.line());
-  note(target, "consume 100 B         ", c1.count / c1.seconds);
-  auto c2 = consume(bootstrap, "b-large-1", o.large + 1);
-  fmt::print("  consume 1 KB           {}\n", c2.line());
-  note(target, "consume 1 KB          ", c2.count / c2.seconds);
-  std::fflush(stdout);
+  if (o.do_consume) {
+    // The warm-up record makes each topic one longer than n.
+    auto c1 = consume(bootstrap, "b-small-1", o.small + 1);
+    fmt::print("  consume 100 B          {}\n", c1.line());
+    note(target, "consume 100 B         ", c1.count / c1.seconds);
+    auto c2 = consume(bootstrap, "b-large-1", o.large + 1);
+    fmt::print("  consume 1 KB           {}\n", c2.line());
+    note(target, "consume 1 KB          ", c2.count / c2.seconds);
+    std::fflush(stdout);
+  }
+  if (!o.do_latency) return;
   prepare_topic("b-latency");
   double p99 = 0;
   fmt::print("  latency 100 B acks=all at {}/s: {}\n", o.rate, latency(bootstrap, "b-latency", o.rate, o.latency_seconds, p99));
@@ -284,6 +291,15 @@ int main(int argc, char** argv) {
     else if (a == "--target") o.target = next();
     else if (a == "--repeat") o.repeat = std::max(1, std::stoi(next()));
     else if (a == "--data-dir") o.data_dir = next();
+    else if (a == "--steps") {
+      std::string list = "," + next() + ",";
+      auto has = [&](const char* step) { return list.find(std::string(",") + step + ",") != std::string::npos; };
+      o.do_produce = has("produce");
+      o.do_consume = has("consume");
+      o.do_latency = has("latency");
+      if (!o.do_produce && !o.do_consume && !o.do_latency) die("--steps takes produce, consume and/or latency");
+      if (o.do_consume && !o.do_produce) die("--steps consume needs produce (it reads what produce wrote)");
+    }
     else if (a == "--set") {
       std::string kv = next();
       auto eq = kv.find('=');
@@ -291,7 +307,8 @@ int main(int argc, char** argv) {
       o.broker_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
     } else if (a == "--help" || a == "-h") {
       fmt::print("usage: broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]\n"
-                 "                    [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]\n");
+                 "                    [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]\n"
+                 "                    [--steps produce,consume,latency]\n");
       return 0;
     } else {
       die("unknown argument '" + a + "' (see --help)");

@@ -33,6 +33,37 @@ std::optional<std::int64_t> segment_base_of(const std::string& name, std::string
 }
 }  // namespace
 
+// A deferred write of this log: skipped once an earlier write of the partition failed,
+// records its own failure, and merges only with writes of the same log.
+class partition_log::checked_write final : public write_body {
+ public:
+  checked_write(std::unique_ptr<write_body> inner, std::shared_ptr<write_progress> progress)
+      : inner_(std::move(inner)), progress_(std::move(progress)) {}
+
+  result<void> write() override {
+    if (progress_->failed.load(std::memory_order_acquire))
+      return make_error(error_code::kafka_storage_error, "not written: an earlier write of this partition failed");
+    auto r = inner_->write();
+    if (!r) {
+      {
+        std::lock_guard lk(progress_->mu);
+        progress_->failure = r.error().message;
+      }
+      progress_->failed.store(true, std::memory_order_release);
+    }
+    return r;
+  }
+
+  bool absorb(write_body& next) override {
+    auto* n = dynamic_cast<checked_write*>(&next);
+    return n != nullptr && n->progress_ == progress_ && inner_->absorb(*n->inner_);
+  }
+
+ private:
+  std::unique_ptr<write_body> inner_;
+  std::shared_ptr<write_progress> progress_;
+};
+
 partition_log::~partition_log() {
   if (!progress_) return;
   // Queued writes keep their descriptors alive, but their completions must find no log.
@@ -384,19 +415,7 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   // Queued last: once submitted, the write may run and free `batch` at any moment.
   auto submit_deferred = [&] {
     if (!deferred.write) return;
-    auto write = [w = std::move(deferred.write), p = progress_]() -> result<void> {
-      if (p->failed.load(std::memory_order_acquire))
-        return make_error(error_code::kafka_storage_error, "not written: an earlier write of this partition failed");
-      auto r = w();
-      if (!r) {
-        {
-          std::lock_guard lk(p->mu);
-          p->failure = r.error().message;
-        }
-        p->failed.store(true, std::memory_order_release);
-      }
-      return r;
-    };
+    auto write = std::make_unique<checked_write>(std::move(deferred.write), progress_);
     // The completion holds `keepalive`: it runs (and is destroyed) on the loop after the write.
     auto done = [p = progress_, end_offset = out.last_offset + 1, end_position = a.size(), keepalive](
                     std::uint64_t ticket, const result<void>& r) {

@@ -254,6 +254,7 @@ class partition_log {
     std::mutex mu;
     std::string failure;  // under mu
   };
+  class checked_write;  // a queued write that skips itself after a failed one
   write_behind* writer_ = nullptr;
   std::function<void()> on_written_;
   std::shared_ptr<write_progress> progress_;

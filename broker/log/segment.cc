@@ -191,19 +191,73 @@ struct staging_buffer {
 // it had reached the page cache (with write-behind, see write_behind.h, the
 // acknowledgement waits for the write).
 // One O_DIRECT write of whole blocks from `block`: `head` (the bytes already in the file's
-// partial last block), then `batch`, then zeros up to the next block boundary.
+// partial last block), then `pieces`, then zeros up to the next block boundary.
 result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std::uint8_t> head,
-                          std::span<const std::uint8_t> batch) {
+                          std::span<const std::span<const std::uint8_t>> pieces) {
   constexpr std::uint64_t align = direct_io_alignment;
   thread_local staging_buffer stage;
-  std::size_t end = head.size() + batch.size();
+  std::size_t end = head.size();
+  for (auto p : pieces) end += p.size();
   std::size_t length = (end + align - 1) & ~(align - 1);
   if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
   std::memcpy(stage.data, head.data(), head.size());
-  std::memcpy(stage.data + head.size(), batch.data(), batch.size());
+  std::size_t at = head.size();
+  for (auto p : pieces) {
+    std::memcpy(stage.data + at, p.data(), p.size());
+    at += p.size();
+  }
   std::memset(stage.data + end, 0, length - end);
   return direct.pwrite(std::span<const std::uint8_t>(stage.data, length), block);
 }
+
+// A deferred append's write (write-behind): batches that follow on in one file, each
+// borrowed or owned (`copies`). It absorbs the next deferred write of the same segment
+// and kind when that starts where this one ends, so appends queued behind a busy device
+// go out as one write.
+class batch_write final : public write_body {
+ public:
+  // Direct: whole blocks from `block`, `head` being the file's bytes from `block` to the
+  // first batch. Buffered: `head` is empty and `block` is the first batch's position.
+  batch_write(std::shared_ptr<file> fd, bool direct, std::uint64_t block, std::vector<std::uint8_t> head)
+      : fd_(std::move(fd)), direct_(direct), block_(block), head_(std::move(head)), end_(block_ + head_.size()) {}
+
+  void add(std::span<const std::uint8_t> batch, std::vector<std::uint8_t> copy) {
+    if (!copy.empty()) {
+      copies_.push_back(std::move(copy));
+      batch = copies_.back();  // a moved vector keeps its buffer
+    }
+    pieces_.push_back(batch);
+    end_ += batch.size();
+  }
+
+  result<void> write() override {
+    if (direct_) return write_blocks(*fd_, block_, head_, pieces_);
+    std::uint64_t pos = block_;
+    for (auto p : pieces_) {
+      if (auto r = fd_->pwrite(p, pos); !r) return r;
+      pos += p.size();
+    }
+    return {};
+  }
+
+  bool absorb(write_body& next) override {
+    auto* n = dynamic_cast<batch_write*>(&next);
+    if (n == nullptr || n->fd_ != fd_ || n->direct_ != direct_ || n->block_ + n->head_.size() != end_) return false;
+    for (auto& c : n->copies_) copies_.push_back(std::move(c));
+    for (auto p : n->pieces_) pieces_.push_back(p);
+    end_ = n->end_;
+    return true;
+  }
+
+ private:
+  std::shared_ptr<file> fd_;
+  bool direct_;
+  std::uint64_t block_;
+  std::vector<std::uint8_t> head_;
+  std::vector<std::span<const std::uint8_t>> pieces_;
+  std::vector<std::vector<std::uint8_t>> copies_;
+  std::uint64_t end_;
+};
 
 }  // namespace
 
@@ -248,22 +302,19 @@ result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t i
     // Write-behind: the returned write owns the bytes it needs. Everything the loop keeps
     // (tail block, sizes, indexes) moves on now, before the write may run.
     std::vector<std::uint8_t> copy;
-    std::span<const std::uint8_t> data = batch;
-    if (!deferred->borrow) {
-      copy.assign(batch.begin(), batch.end());
-      data = copy;  // a moved vector keeps its buffer, so the span stays valid in the lambda
-    }
-    if (use_direct) {
-      std::vector<std::uint8_t> head_bytes(tail_block_.get(), tail_block_.get() + head);
-      deferred->write = [fd = direct_, block, head_bytes = std::move(head_bytes), copy = std::move(copy), data] {
-        return write_blocks(*fd, block, head_bytes, data);
-      };
-    } else {
-      deferred->write = [fd = log_, pos = size_, copy = std::move(copy), data] { return fd->pwrite(data, pos); };
-    }
+    if (!deferred->borrow) copy.assign(batch.begin(), batch.end());
+    std::unique_ptr<batch_write> w;
+    if (use_direct)
+      w = std::make_unique<batch_write>(direct_, true, block,
+                                        std::vector<std::uint8_t>(tail_block_.get(), tail_block_.get() + head));
+    else
+      w = std::make_unique<batch_write>(log_, false, size_, std::vector<std::uint8_t>{});
+    w->add(batch, std::move(copy));
+    deferred->write = std::move(w);
   } else {
+    std::span<const std::uint8_t> one[] = {batch};
     auto written =
-        use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, batch) : log_->pwrite(batch, size_);
+        use_direct ? write_blocks(*direct_, block, {tail_block_.get(), head}, one) : log_->pwrite(batch, size_);
     if (!written) {
       // Leave no partial batch behind (e.g. ENOSPC): the next append must land on a boundary.
       (void)log_->truncate(size_);

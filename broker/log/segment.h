@@ -30,6 +30,7 @@
 #include "broker/log/offset_index.h"
 #include "broker/log/time_index.h"
 #include "broker/log/transaction_index.h"
+#include "broker/log/write_behind.h"
 
 namespace eddy::broker::log {
 
@@ -51,11 +52,12 @@ inline constexpr std::size_t direct_min_bytes = 64 * 1024;
 // (the caller keeps them alive and unchanged until the write has run); otherwise it
 // copies them. After append, `write` is empty when the append wrote synchronously;
 // otherwise it must be run (on any thread, in order with the segment's other deferred
-// writes) and mark_written() called when it succeeded.
+// writes) and mark_written() called when it succeeded. A deferred write absorbs the
+// segment's next one when that follows on in the same file (see write_body::absorb).
 struct deferred_append {
   bool all = false;
   bool borrow = false;
-  std::function<result<void>()> write;
+  std::unique_ptr<write_body> write;
 };
 
 class segment {

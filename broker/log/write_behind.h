@@ -13,6 +13,12 @@
 // owner's event loop (with the write's outcome) after it. Jobs run strictly in
 // submission order and their completions are posted in the same order.
 //
+// Merging: a job's write may take over the jobs queued right behind it (write_body::absorb),
+// so that the appends of one partition that queued up while the device was busy go out as
+// one larger write (up to `max_merge_bytes`): fewer system calls, device requests and
+// thread wake-ups per byte. The absorbed jobs' completions still run, in order, with the
+// merged write's outcome.
+//
 // Back-pressure: submit() blocks while more than `max_queued_bytes` are queued, so a
 // fast producer cannot pile up memory faster than the disk takes it.
 //
@@ -32,6 +38,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -39,18 +46,34 @@
 
 namespace eddy::broker::log {
 
+// What a queued job writes.
+class write_body {
+ public:
+  virtual ~write_body() = default;
+  virtual result<void> write() = 0;
+  // Called on the writer thread before write(): take `next` (the job queued right behind
+  // this one) into this write when its bytes follow on; true when taken, and next.write()
+  // is then never called. The default takes nothing.
+  virtual bool absorb(write_body& next) {
+    (void)next;
+    return false;
+  }
+};
+
 class write_behind {
  public:
   using post_fn = std::function<void(std::function<void()>)>;
   using write_fn = std::function<result<void>()>;
   using completion_fn = std::function<void(std::uint64_t ticket, const result<void>&)>;
 
-  explicit write_behind(post_fn post, std::size_t max_queued_bytes = 64u << 20);
+  explicit write_behind(post_fn post, std::size_t max_queued_bytes = 64u << 20, std::size_t max_merge_bytes = 8u << 20);
   ~write_behind();
   write_behind(const write_behind&) = delete;
   write_behind& operator=(const write_behind&) = delete;
 
   // Queues a write of about `bytes` bytes; returns its ticket (1, 2, ...).
+  std::uint64_t submit(std::size_t bytes, std::unique_ptr<write_body> body, completion_fn done);
+  // The same for a write that merges with nothing.
   std::uint64_t submit(std::size_t bytes, write_fn write, completion_fn done);
   // Blocks until the job with `ticket` and every earlier one have run. Their completions
   // are posted but may not have run yet.
@@ -62,13 +85,14 @@ class write_behind {
   struct job {
     std::uint64_t ticket;
     std::size_t bytes;
-    write_fn write;
+    std::unique_ptr<write_body> body;
     completion_fn done;
   };
   void run();
 
   post_fn post_;
   std::size_t max_queued_bytes_;
+  std::size_t max_merge_bytes_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // writer waits for jobs
   std::condition_variable done_cv_;  // submit/wait wait for progress

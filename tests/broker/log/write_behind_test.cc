@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -169,6 +170,120 @@ TEST_F(write_behind_log, transaction_markers_are_written_after_the_data_they_clo
   ASSERT_TRUE(log->append(marker, 1000).ok());
   EXPECT_EQ(log->high_watermark(), 4) << "a marker with nothing queued is written at once";
   EXPECT_EQ(log->last_stable_offset(), 4);
+}
+
+// Holds the writer thread inside a job until release(), so that the test can queue
+// writes behind it and know they are all waiting when the writer comes back.
+struct writer_gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  void hold(write_behind& w) {
+    w.submit(1, [this]() -> result<void> {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return open; });
+      return {};
+    }, nullptr);
+  }
+  void release() {
+    {
+      std::lock_guard lk(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
+
+// Large appends queued while the device is busy go out as one merged write (their
+// completions arrive together, in one post), and the bytes on disk are exactly the batches
+// back to back: each merged direct write starts inside the previous one's last block.
+// A small (buffered) append between them is not merged across, and order is kept.
+TEST_F(write_behind_log, queued_appends_are_merged_into_one_write_and_read_back_exactly) {
+  auto log = make();
+  writer_gate gate;
+  gate.hold(*writer);
+  std::vector<std::string> expect;
+  auto add = [&](std::size_t size, char c) {
+    expect.emplace_back(size, c);
+    auto b = make_batch(1, 1000, expect.back());
+    ASSERT_TRUE(append_kept(*log, b).ok());
+  };
+  for (int i = 0; i < 6; ++i) add(std::size_t(70001 + 977 * i), char('a' + i));  // 6 direct writes
+  add(10, 's');                                                                       // buffered
+  for (int i = 0; i < 3; ++i) add(std::size_t(90003 + 13 * i), char('A' + i));     // 3 direct writes
+  std::vector<error_code> acks;
+  for (std::int64_t offset = 0; offset < 10; ++offset)
+    log->when_written(offset, [&](error_code e) { acks.push_back(e); });
+  gate.release();
+  int posts = 0;
+  for (int i = 0; i < 5000 && acks.size() < 10; ++i) {
+    posts += loop.run();
+    if (acks.size() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(log->high_watermark(), 10);
+  ASSERT_EQ(acks.size(), 10u);
+  for (auto e : acks) EXPECT_EQ(e, error_code::none);
+  // One post per merged group (the gate's job has no completion): (6 direct) (small) (3 direct).
+  EXPECT_EQ(posts, 3) << "the queued writes were not merged";
+  EXPECT_TRUE(read_values(*log) == expect);
+  ASSERT_TRUE(log->close().ok());
+  log.reset();
+  for (bool clean : {true, false}) {
+    auto r = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, clean);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ((*r)->log_end_offset(), 10);
+    EXPECT_TRUE(read_values(**r) == expect) << (clean ? "clean" : "unclean") << " reopen";
+  }
+}
+
+// Merging stops at max_merge_bytes; a body that declines (the default) is never merged.
+TEST(write_behind, merges_adjacent_bodies_up_to_the_limit) {
+  struct piece final : write_body {
+    std::vector<int>* written;
+    std::vector<int> ids;
+    explicit piece(std::vector<int>* w, int id) : written(w), ids{id} {}
+    result<void> write() override {
+      for (int id : ids) written->push_back(id);
+      return {};
+    }
+    bool absorb(write_body& next) override {
+      auto* n = dynamic_cast<piece*>(&next);
+      if (n == nullptr) return false;
+      ids.insert(ids.end(), n->ids.begin(), n->ids.end());
+      return true;
+    }
+  };
+  fake_loop loop;
+  std::vector<int> written;  // writer thread only, read after wait()
+  std::vector<std::uint64_t> done;
+  write_behind w(loop.post(), 1 << 20, 250);  // merges up to 250 bytes
+  writer_gate gate;
+  gate.hold(w);
+  std::uint64_t last = 0;
+  for (int i = 0; i < 7; ++i)
+    last = w.submit(100, std::make_unique<piece>(&written, i), [&](std::uint64_t t, const result<void>& r) {
+      EXPECT_TRUE(r.ok());
+      done.push_back(t);
+    });
+  bool plain_ran = false;
+  last = w.submit(100, [&]() -> result<void> {
+    plain_ran = true;
+    return {};
+  }, [&](std::uint64_t t, const result<void>&) { done.push_back(t); });
+  gate.release();
+  w.wait(last);
+  EXPECT_EQ(written, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(plain_ran);
+  // {0,1}, {2,3}, {4,5}, {6}, plain: five posts (the gate has no completion), eight
+  // completions in ticket order.
+  int posts = 0;
+  for (int i = 0; i < 1000 && done.size() < 8; ++i) {
+    posts += loop.run();
+    if (done.size() < 8) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(posts, 5);
+  ASSERT_EQ(done.size(), 8u);
+  for (std::size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i], i + 2);
 }
 
 // A failed write (here: the file size limit, standing in for a full disk) takes the
