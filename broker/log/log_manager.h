@@ -6,7 +6,9 @@
 //                      second broker on the same directory is refused with a clear error
 //   .clean_shutdown    empty; written last by close() and removed at open, so its absence
 //                      at open means the last run was killed: every partition is then
-//                      validated batch by batch (CRC) and torn tails are truncated
+//                      validated batch by batch (CRC) from its recovery point (the
+//                      segments flushed at a roll, see partition_log.h) and torn tails
+//                      are truncated
 //   topics.meta        topic metadata, text, replaced atomically (temp + fsync + rename +
 //                      directory fsync) on every change:
 //                        "eddy-topics 1\n"

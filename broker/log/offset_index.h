@@ -43,6 +43,7 @@ class offset_index {
   // Drops everything (before a rebuild).
   result<void> reset();
   result<void> sync() { return file_->sync(); }
+  std::shared_ptr<file> file_handle() const { return file_; }
   bool full(std::int64_t max_bytes) const { return std::int64_t((entries_.size() + 1) * entry_size) > max_bytes; }
   const std::vector<entry>& entries() const { return entries_; }
   const std::filesystem::path& path() const { return file_->path(); }

@@ -18,10 +18,39 @@ namespace fs = std::filesystem;
 namespace {
 constexpr const char* log_start_file = "log-start-offset";
 constexpr const char* txn_snapshot_file = "txn.snapshot";
+constexpr const char* recovery_point_file = "recovery-point";
 
 bool parse_i64(std::string_view s, std::int64_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// "<magic>\n<offset>\n" then "<producer id> <first offset>\n" per open transaction, "end\n".
+std::string encode_txn_state(std::string_view magic, std::int64_t offset, const std::map<std::int64_t, std::int64_t>& ongoing) {
+  std::string out = fmt::format("{}\n{}\n", magic, offset);
+  for (auto& [pid, first] : ongoing) out += fmt::format("{} {}\n", pid, first);
+  out += "end\n";
+  return out;
+}
+
+// Parses encode_txn_state's layout; false when the magic differs or the text is torn.
+bool decode_txn_state(const std::string& text, std::string_view magic, std::int64_t& offset,
+                      std::map<std::int64_t, std::int64_t>& ongoing) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line != magic) return false;
+  if (!std::getline(in, line) || !parse_i64(line, offset)) return false;
+  ongoing.clear();
+  while (std::getline(in, line)) {
+    if (line == "end") return true;
+    auto sp = line.find(' ');
+    std::int64_t pid, first;
+    if (sp == std::string::npos || !parse_i64(std::string_view(line).substr(0, sp), pid) ||
+        !parse_i64(std::string_view(line).substr(sp + 1), first))
+      return false;
+    ongoing[pid] = first;
+  }
+  return false;  // no "end": torn
 }
 
 // "00000000000000000123.log" -> 123.
@@ -65,6 +94,10 @@ class partition_log::checked_write final : public write_body {
 };
 
 partition_log::~partition_log() {
+  {
+    std::lock_guard lk(recovery_point_target_->mu);
+    recovery_point_target_->alive = false;
+  }
   if (!progress_) return;
   // Queued writes keep their descriptors alive, but their completions must find no log.
   if (writes_pending()) (void)drain();
@@ -156,6 +189,7 @@ result<std::unique_ptr<partition_log>> partition_log::open(const fs::path& dir, 
 
 result<void> partition_log::load(bool clean) {
   std::vector<std::int64_t> bases;
+  bool swapped = false;
   std::error_code ec;
   // Leftovers of an interrupted compaction swap: ".cleaned" files were never swapped in
   // and are dropped; a ".swap" .log is a finished replacement whose final rename did not
@@ -171,6 +205,7 @@ result<void> partition_log::load(bool clean) {
       fs::rename(e.path(), dir_ / final_name, ec);
       if (ec) return make_error(error_code::kafka_storage_error, fmt::format("cannot rename {}: {}", e.path().string(), ec.message()));
       clean = false;
+      swapped = true;  // a replaced segment: validate everything
       continue;
     }
   }
@@ -214,8 +249,13 @@ result<void> partition_log::load(bool clean) {
       ongoing_.clear();
     }
   }
+  if (!loaded && !bases.empty() && !swapped) {
+    auto r = load_from_recovery_point(bases);
+    if (!r) return r.error();
+    loaded = *r;
+  }
   if (!loaded && !bases.empty()) {
-    if (auto r = recover_all(); !r) return r;
+    if (auto r = recover_segments(bases, 0, 0); !r) return r;
   }
   fs::remove(dir_ / txn_snapshot_file, ec);  // only valid for the clean start that follows its close
   if (segments_.empty()) {
@@ -235,26 +275,57 @@ result<void> partition_log::load(bool clean) {
 bool partition_log::load_txn_snapshot() {
   auto s = read_small_file(dir_ / txn_snapshot_file, 64 << 20);
   if (!s) return false;
-  std::istringstream in(*s);
-  std::string magic, line;
-  std::int64_t version = 0, end_offset = -1;
-  if (!std::getline(in, magic) || magic != "eddy-txn-snapshot 1") return false;
-  if (!std::getline(in, line) || !parse_i64(line, end_offset) || end_offset != log_end_offset()) return false;
-  (void)version;
+  std::int64_t end_offset = -1;
   std::map<std::int64_t, std::int64_t> ongoing;
-  while (std::getline(in, line)) {
-    if (line == "end") {
-      ongoing_ = std::move(ongoing);
-      return true;
-    }
-    auto sp = line.find(' ');
-    std::int64_t pid, first;
-    if (sp == std::string::npos || !parse_i64(std::string_view(line).substr(0, sp), pid) ||
-        !parse_i64(std::string_view(line).substr(sp + 1), first))
+  if (!decode_txn_state(*s, "eddy-txn-snapshot 1", end_offset, ongoing) || end_offset != log_end_offset()) return false;
+  ongoing_ = std::move(ongoing);
+  return true;
+}
+
+result<bool> partition_log::load_from_recovery_point(const std::vector<std::int64_t>& bases) {
+  std::error_code ec;
+  if (!fs::exists(dir_ / recovery_point_file, ec)) return false;
+  auto text = read_small_file(dir_ / recovery_point_file, 64 << 20);
+  std::int64_t point = -1;
+  std::map<std::int64_t, std::int64_t> ongoing;
+  if (!text || !decode_txn_state(*text, "eddy-recovery-point 1", point, ongoing)) return false;
+  auto at = std::find(bases.begin(), bases.end(), point);
+  if (at == bases.end()) return false;  // no segment starts there: stale or foreign
+  std::size_t first_unflushed = std::size_t(at - bases.begin());
+  std::int64_t next = 0;
+  for (std::size_t i = 0; i < first_unflushed; ++i) {
+    auto s = segment::open_clean(dir_, bases[i]);
+    if (!s || (*s)->base_offset() < next || (*s)->next_offset() > point) {
+      segments_.clear();
+      aborted_.clear();
       return false;
-    ongoing[pid] = first;
+    }
+    next = (*s)->next_offset();
+    for (const auto& e : (*s)->txn_index().entries()) aborted_.push_back(e);
+    segments_.emplace(bases[i], std::move(*s));
   }
-  return false;  // no "end": torn
+  ongoing_ = std::move(ongoing);
+  if (auto r = recover_segments(bases, first_unflushed, point); !r) return r.error();
+  return true;
+}
+
+void partition_log::checkpoint_after_roll(const segment& sealed, std::int64_t new_base) {
+  flusher::request r;
+  r.files = sealed.files();
+  r.directories.push_back(dir_);  // the new segment's entry
+  r.done = [target = recovery_point_target_, path = dir_ / recovery_point_file,
+            text = encode_txn_state("eddy-recovery-point 1", new_base, ongoing_)](error_code e) {
+    if (e != error_code::none) return;  // not durable: keep the older point
+    std::lock_guard lk(target->mu);
+    // A failure only means a longer recovery after a crash.
+    if (target->alive) (void)write_file_atomic(path, text);
+  };
+  if (flusher_) return flusher_->submit(std::move(r));
+  error_code e = error_code::none;
+  for (auto& f : r.files)
+    if (!f->sync()) e = error_code::kafka_storage_error;
+  if (!sync_directory(dir_)) e = error_code::kafka_storage_error;
+  r.done(e);
 }
 
 std::optional<aborted_txn> partition_log::track_transaction(const batch_info& b) {
@@ -273,15 +344,11 @@ std::optional<aborted_txn> partition_log::track_transaction(const batch_info& b)
   return std::nullopt;
 }
 
-result<void> partition_log::recover_all() {
-  std::vector<std::int64_t> bases;
+result<void> partition_log::recover_segments(const std::vector<std::int64_t>& bases, std::size_t from,
+                                             std::int64_t next) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec))
-    if (auto b = segment_base_of(e.path().filename().string(), ".log")) bases.push_back(*b);
-  std::sort(bases.begin(), bases.end());
-  std::int64_t next = 0;
   bool cut = false;
-  for (std::size_t i = 0; i < bases.size(); ++i) {
+  for (std::size_t i = from; i < bases.size(); ++i) {
     std::int64_t base = bases[i];
     if (cut || base < next) {
       // Everything after a truncation point goes: offsets must stay contiguous with what
@@ -353,6 +420,7 @@ result<void> partition_log::roll(std::int64_t now_ms) {
   std::int64_t base = log_end_offset();
   auto s = segment::create(dir_, base);
   if (!s) return s.error();
+  checkpoint_after_roll(active(), base);
   segments_.emplace(base, std::move(*s));
   active_dirty_ = false;
   dir_dirty_ = true;
@@ -626,16 +694,38 @@ result<void> partition_log::close() {
   if (auto r = active().seal(); !r) return r;
   for (auto& [b, s] : segments_)
     if (auto r = s->sync_all(); !r) return r;
-  std::string snap = fmt::format("eddy-txn-snapshot 1\n{}\n", log_end_offset());
-  for (auto& [pid, first] : ongoing_) snap += fmt::format("{} {}\n", pid, first);
-  snap += "end\n";
-  if (auto r = write_file_atomic(dir_ / txn_snapshot_file, snap); !r) return r;
+  if (auto r = write_file_atomic(dir_ / txn_snapshot_file, encode_txn_state("eddy-txn-snapshot 1", log_end_offset(), ongoing_));
+      !r)
+    return r;
   closed_ = true;
   return {};
 }
 
 void partition_log::replace_segment(std::int64_t base, std::unique_ptr<segment> replacement) {
   segments_[base] = std::move(replacement);
+}
+
+result<void> partition_log::for_each_batch_header(std::int64_t offset,
+                                                 const std::function<void(const batch_info&)>& fn) const {
+  const segment* first = segment_for(std::max(offset, log_start_offset_));
+  if (first == nullptr) return {};
+  for (auto it = segments_.find(first->base_offset()); it != segments_.end(); ++it) {
+    const segment& s = *it->second;
+    std::uint64_t pos = 0;
+    if (&s == first) {
+      auto f = s.find_batch(offset);
+      if (!f) return f.error();
+      if (!*f) continue;
+      pos = (*f)->position;
+    }
+    if (auto r = s.for_each_batch(pos, [&](const batch_info& b) {
+          fn(b);
+          return true;
+        });
+        !r)
+      return r;
+  }
+  return {};
 }
 
 result<std::optional<stored_batch>> batch_iterator::next() {

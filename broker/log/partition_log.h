@@ -10,6 +10,15 @@
 //                        then "end\n".
 //                      Used on a clean start when its log end offset matches; otherwise
 //                      the ongoing-transaction table is rebuilt by scanning the log.
+//   recovery-point     text, the same layout with "eddy-recovery-point 1": an offset R
+//                      where a segment starts such that every segment below R is durable
+//                      (fsynced with its indexes), and the transactions open at R.
+//                      Written atomically after the fsync that follows each roll (as
+//                      Kafka flushes a segment when it rolls and advances its recovery
+//                      point). After an unclean shutdown, the segments below R are opened
+//                      like after a clean one (indexes checked, not every batch) and only
+//                      the segments from R on are validated batch by batch; a file that
+//                      does not match the segments on disk is ignored (full recovery).
 //
 // Offsets: the log assigns base offsets on append (rewriting the batch's base_offset),
 // so the high watermark (single node) is the log end offset. The last stable offset (LSO)
@@ -187,6 +196,9 @@ class partition_log {
   result<void> close();
 
   batch_iterator batches_from(std::int64_t offset) const { return batch_iterator(*this, offset); }
+  // Headers of every written batch from the one holding `offset` on, in order (reads a
+  // little of each batch, not its records).
+  result<void> for_each_batch_header(std::int64_t offset, const std::function<void(const batch_info&)>& fn) const;
 
   // For the cleaner and the iterator.
   const std::map<std::int64_t, std::unique_ptr<segment>>& segments() const { return segments_; }
@@ -207,8 +219,16 @@ class partition_log {
       : dir_(std::move(dir)), topic_(std::move(topic)), partition_(partition), config_(config), flusher_(f) {}
 
   result<void> load(bool clean);
-  result<void> recover_all();
+  // Validates segments bases[from..] batch by batch (see segment::recover), `next` being
+  // the offset the first of them must not start below.
+  result<void> recover_segments(const std::vector<std::int64_t>& bases, std::size_t from, std::int64_t next);
   bool load_txn_snapshot();
+  // Unclean start with a usable recovery-point file: opens the segments below it as clean
+  // and recovers the rest. False (nothing loaded) when the file is missing or does not fit.
+  result<bool> load_from_recovery_point(const std::vector<std::int64_t>& bases);
+  // After a roll: fsync the segment that stopped being active, then record the new
+  // recovery point (new_base, with the transactions open there).
+  void checkpoint_after_roll(const segment& sealed, std::int64_t new_base);
   result<void> roll(std::int64_t now_ms);
   result<void> maybe_roll(std::size_t batch_size, std::int64_t last_offset_delta, std::int64_t now_ms);
   result<void> delete_oldest_segment();
@@ -255,6 +275,14 @@ class partition_log {
     std::string failure;  // under mu
   };
   class checked_write;  // a queued write that skips itself after a failed one
+  // Shared with the flusher callbacks that write the recovery-point file: cleared (under
+  // mu) when the log goes away, so a late callback cannot write into a folder that was
+  // deleted, or re-created for a new topic of the same name.
+  struct recovery_point_target {
+    std::mutex mu;
+    bool alive = true;
+  };
+  std::shared_ptr<recovery_point_target> recovery_point_target_ = std::make_shared<recovery_point_target>();
   write_behind* writer_ = nullptr;
   std::function<void()> on_written_;
   std::shared_ptr<write_progress> progress_;

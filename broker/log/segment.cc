@@ -440,6 +440,10 @@ result<void> segment::seal() {
   return {};
 }
 
+std::vector<std::shared_ptr<file>> segment::files() const {
+  return {log_, offset_index_.file_handle(), time_index_.file_handle(), txn_index_.file_handle()};
+}
+
 result<void> segment::sync_all() {
   if (auto r = log_->sync(); !r) return r;
   if (auto r = offset_index_.sync(); !r) return r;

@@ -122,6 +122,8 @@ class segment {
   result<void> seal();
   // fsyncs the .log and the indexes.
   result<void> sync_all();
+  // The .log and index descriptors (for a background fsync).
+  std::vector<std::shared_ptr<file>> files() const;
   std::shared_ptr<file> log_file() const { return log_; }
   transaction_index& txn_index() { return txn_index_; }
   const transaction_index& txn_index() const { return txn_index_; }

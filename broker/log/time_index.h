@@ -41,6 +41,7 @@ class time_index {
   std::int64_t max_timestamp() const { return entries_.empty() ? -1 : entries_.back().timestamp; }
   result<void> reset();
   result<void> sync() { return file_->sync(); }
+  std::shared_ptr<file> file_handle() const { return file_; }
   const std::vector<entry>& entries() const { return entries_; }
 
  private:

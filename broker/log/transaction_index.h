@@ -39,6 +39,7 @@ class transaction_index {
   result<void> append(const aborted_txn& e);
   result<void> reset();
   result<void> sync() { return file_->sync(); }
+  std::shared_ptr<file> file_handle() const { return file_; }
   const std::vector<aborted_txn>& entries() const { return entries_; }
 
  private:

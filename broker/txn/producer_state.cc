@@ -74,6 +74,16 @@ void partition_producers::replay(record::batch_header_view b) {
             last_sequence(b.base_sequence(), b.last_offset_delta()), b.base_offset(), b.last_offset());
 }
 
+void partition_producers::replay(const log::batch_info& b) {
+  if (b.producer_id < 0) return;
+  if (b.is_control()) {
+    on_marker(b.producer_id, b.producer_epoch);
+    return;
+  }
+  on_append(b.producer_id, b.producer_epoch, b.base_sequence,
+            last_sequence(b.base_sequence, std::int32_t(b.last_offset - b.base_offset)), b.base_offset, b.last_offset);
+}
+
 void partition_producers::encode(protocol::writer& w) const {
   w.write_int32(std::int32_t(entries_.size()));
   for (const auto& [pid, e] : entries_) {

@@ -27,6 +27,7 @@
 
 #include "core/protocol/error_code.h"
 #include "core/protocol/wire.h"
+#include "broker/log/batch_scanner.h"
 #include "core/record/batch_header.h"
 
 namespace eddy::broker::txn {
@@ -67,6 +68,8 @@ class partition_producers {
   void on_marker(std::int64_t producer_id, std::int16_t epoch);
   // Replays one stored batch (data or control) at its stored base offset.
   void replay(record::batch_header_view b);
+  // The same from a stored batch's header fields (the log's header-only scan).
+  void replay(const log::batch_info& b);
 
   const std::map<std::int64_t, producer_entry>& entries() const { return entries_; }
   void encode(protocol::writer& w) const;

@@ -102,6 +102,11 @@ inline std::vector<std::uint8_t> make_txn_batch(std::int64_t producer_id, int re
 
 inline std::uintmax_t file_size(const std::filesystem::path& p) { return std::filesystem::file_size(p); }
 
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 inline void append_bytes(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary | std::ios::app);
   f << bytes;

@@ -1,5 +1,6 @@
 #include "broker/log/partition_log.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -382,6 +383,88 @@ TEST_F(recovery, clean_open_with_missing_or_bad_index_rebuilds) {
   EXPECT_EQ(batch_offsets(r->records).at(0), 32);
 }
 
+// The recovery point: every roll fsyncs the segment that stopped being active and then
+// records where the next one starts (with the transactions open there). After an unclean
+// shutdown only the segments from that point on are validated batch by batch; the older
+// ones are opened like after a clean shutdown, so a large log restarts in the time its
+// last segment takes, as in Kafka. A point that does not match the segments on disk is
+// ignored and everything is validated.
+class recovery_point : public ::testing::Test {
+ protected:
+  // 60 batches of 2 records in segments of about 2 KB; returns the segment bases.
+  std::vector<std::int64_t> fill() {
+    auto log = make_log(dir(), cfg());
+    for (int i = 0; i < 60; ++i) append(*log, make_batch(2, 1000 + i, std::string(150, 'p')));
+    std::vector<std::int64_t> bases;
+    for (auto& [b, s] : log->segments()) bases.push_back(b);
+    return bases;  // destroyed without close(): no clean-shutdown state
+  }
+  static log_config cfg() {
+    log_config c;
+    c.segment_bytes = 2000;
+    c.index_interval_bytes = 200;
+    return c;
+  }
+  std::filesystem::path dir() const { return d_.path() / "t-0"; }
+  std::filesystem::path log_of(std::int64_t base) const { return segment::file_path(dir(), base, ".log"); }
+  std::string point_file() const { return testing::read_file(dir() / "recovery-point"); }
+  temp_dir d_;
+};
+
+TEST_F(recovery_point, unclean_start_validates_only_the_segments_after_it) {
+  auto bases = fill();
+  ASSERT_GT(bases.size(), 4u);
+  EXPECT_EQ(point_file(), fmt::format("eddy-recovery-point 1\n{}\nend\n", bases.back()));
+  // A flipped byte in a flushed segment goes unnoticed at start (it is not re-read) ...
+  testing::flip_byte(log_of(bases[1]), 100);
+  // ... while the unflushed tail is validated: a torn last batch is cut.
+  auto tail = log_of(bases.back());
+  std::filesystem::resize_file(tail, testing::file_size(tail) - 20);
+  auto log = reopen(dir(), false, cfg());
+  EXPECT_EQ(log->log_end_offset(), 118);
+  EXPECT_EQ(log->segment_count(), bases.size());
+  EXPECT_EQ(append(*log, make_batch(1)).base_offset, 118);
+}
+
+TEST_F(recovery_point, a_point_that_does_not_match_the_segments_means_full_recovery) {
+  auto bases = fill();
+  testing::flip_byte(log_of(bases[1]), 100);
+  for (std::string bad : {fmt::format("eddy-recovery-point 1\n{}\nend\n", bases[1] + 1),  // no segment starts there
+                          fmt::format("eddy-recovery-point 1\n{}\n", bases.back()),        // torn
+                          std::string("garbage")}) {
+    auto copy = d_.path() / "copy";
+    std::filesystem::remove_all(copy);
+    std::filesystem::copy(dir(), copy);
+    ASSERT_TRUE(write_file_atomic(copy / "recovery-point", bad).ok());
+    auto r = partition_log::open(copy, "t", 0, cfg(), nullptr, false);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    // Full validation finds the flipped byte: the log now ends inside the second segment.
+    EXPECT_GE((*r)->log_end_offset(), bases[1]) << bad;
+    EXPECT_LT((*r)->log_end_offset(), bases[2]) << bad;
+  }
+}
+
+TEST_F(recovery_point, a_transaction_open_across_the_point_keeps_the_lso_and_its_abort) {
+  std::int64_t first = -1;
+  {
+    auto log = make_log(dir(), cfg());
+    append(*log, make_batch(1));
+    first = append(*log, make_txn_batch(42, 2)).base_offset;  // opens in the first segment
+    for (int i = 0; i < 40; ++i) append(*log, make_batch(1, 1000 + i, std::string(150, 'x')));
+    ASSERT_GT(log->segment_count(), 3u);
+    EXPECT_EQ(log->last_stable_offset(), first);
+  }
+  EXPECT_NE(point_file().find(fmt::format("\n42 {}\n", first)), std::string::npos) << point_file();
+  auto log = reopen(dir(), false, cfg());
+  EXPECT_EQ(log->last_stable_offset(), first) << "the open transaction was forgotten";
+  ASSERT_EQ(log->ongoing_transactions().size(), 1u);
+  auto marker = append(*log, make_marker(42, false));
+  auto ab = log->aborted_transactions(0, marker.last_offset + 1);
+  ASSERT_EQ(ab.size(), 1u);
+  EXPECT_EQ(ab[0].first_offset, first);
+  EXPECT_EQ(log->last_stable_offset(), log->high_watermark());
+}
+
 TEST(partition_log, clean_reopen_keeps_everything) {
   temp_dir d;
   log_config cfg;
@@ -486,6 +569,29 @@ TEST(partition_log, batch_iterator_replays_from_an_offset) {
     seen.push_back((*b)->info.base_offset);
   }
   EXPECT_EQ(seen, (std::vector<std::int64_t>{4, 6, 8, 10, 12, 14, 16, 18, 20, 22}));
+}
+
+TEST(partition_log, batch_headers_from_an_offset_match_the_iterator) {
+  temp_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 600;
+  auto log = make_log(d.path() / "t-0", cfg);
+  for (int i = 0; i < 30; ++i) append(*log, i % 3 ? make_batch(2, 1000 + i, std::string(90, 'h')) : make_txn_batch(5, 1));
+  ASSERT_GT(log->segment_count(), 3u);
+  for (std::int64_t from : {0, 1, 17, 48}) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> headers, batches;
+    ASSERT_TRUE(log->for_each_batch_header(from, [&](const batch_info& b) {
+                     headers.emplace_back(b.base_offset, b.producer_id);
+                   }).ok());
+    auto it = log->batches_from(from);
+    while (auto n = it.next()) {
+      ASSERT_TRUE(n.ok());
+      if (!n.value()) break;
+      batches.emplace_back(n.value()->info.base_offset, n.value()->info.producer_id);
+    }
+    EXPECT_EQ(headers, batches) << "from " << from;
+    EXPECT_FALSE(headers.empty());
+  }
 }
 
 TEST(partition_log, log_append_time_rewrites_timestamp_and_crc) {
