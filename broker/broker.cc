@@ -82,6 +82,8 @@ std::optional<std::string> broker::start() {
   // where newly readable data wakes waiting fetches.
   logs_->enable_write_behind([this](std::function<void()> f) { asio::post(io_, std::move(f)); },
                              [this] { waiters().notify(); });
+  // Compaction reads and rewrites segments on its own thread; the swap comes back here.
+  logs_->enable_background_cleaner([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
 
   eos_ = std::make_unique<exactly_once_services>(*this);
   if (auto err = eos_->open()) return *err;

@@ -1,6 +1,7 @@
 #include "broker/log/cleaner.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <unordered_map>
 
@@ -20,8 +21,9 @@ namespace {
 constexpr std::size_t max_keys_per_pass = 4'000'000;
 
 struct range {
-  std::vector<const segment*> segments;  // cleanable, in offset order
-  std::int64_t end = 0;                  // offset after the last cleanable segment
+  std::vector<std::shared_ptr<segment>> segments;  // cleanable, in offset order
+  std::vector<std::int64_t> ends;                  // each one's end: the next segment's base
+  std::int64_t end = 0;                            // offset after the last cleanable segment
 };
 
 range cleanable_range(const partition_log& log, std::int64_t now_ms) {
@@ -35,22 +37,30 @@ range cleanable_range(const partition_log& log, std::int64_t now_ms) {
     // The whole segment must be below the LSO: its end is the next segment's base.
     if (nx->first > limit) break;
     if (log.config().min_compaction_lag_ms > 0 && s.max_timestamp() > lag_limit) break;
-    r.segments.push_back(&s);
+    r.segments.push_back(it->second);
+    r.ends.push_back(nx->first);
     r.end = nx->first;
   }
   return r;
 }
 
-bool is_aborted(const partition_log& log, const batch_info& b) {
+bool is_aborted(const clean_job& job, const batch_info& b) {
   if (!b.is_transactional() || b.is_control() || b.producer_id < 0) return false;
-  for (const auto& a : log.all_aborted())
+  for (const auto& a : job.aborted)
     if (a.producer_id == b.producer_id && a.first_offset <= b.base_offset && b.base_offset <= a.last_offset) return true;
   return false;
 }
 
-log_error record_error(const partition_log& log, const batch_info& b, const record::status& st) {
-  return make_error(error_code::corrupt_message, fmt::format("{}-{}: cannot compact batch at offset {}: {}", log.topic(),
-                                                             log.partition(), b.base_offset, st.reason));
+log_error record_error(const clean_job& job, const batch_info& b, const record::status& st) {
+  return make_error(error_code::corrupt_message, fmt::format("{}-{}: cannot compact batch at offset {}: {}", job.topic,
+                                                             job.partition, b.base_offset, st.reason));
+}
+
+void remove_cleaned_files(const std::filesystem::path& dir, std::int64_t base) {
+  for (auto ext : {".log.cleaned", ".index.cleaned", ".timeindex.cleaned", ".txnindex.cleaned"}) {
+    std::error_code ec;
+    std::filesystem::remove(segment::file_path(dir, base, ext), ec);
+  }
 }
 
 }  // namespace
@@ -63,27 +73,45 @@ bool needs_cleaning(const partition_log& log, std::int64_t now_ms) {
   // Kafka's min.cleanable.dirty.ratio default: rewrite the log only once at least half of
   // it is new since the last pass, so compaction costs O(data) overall, not O(data) per roll.
   std::uint64_t dirty = 0, total = 0;
-  for (const segment* s : r.segments) {
+  for (const auto& s : r.segments) {
     total += s->size();
     if (s->base_offset() >= log.cleaned_up_to()) dirty += s->size();
   }
   return total == 0 || dirty * 2 >= total;
 }
 
-result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes) {
-  clean_stats stats;
+clean_job plan_clean(const partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes) {
+  clean_job job;
   range r = cleanable_range(log, now_ms);
-  if (r.segments.empty()) {
-    stats.pass_completed = true;
-    return stats;
+  job.dir = log.dir();
+  job.topic = log.topic();
+  job.partition = log.partition();
+  job.config = log.config();
+  job.aborted = log.all_aborted();
+  job.segments = std::move(r.segments);
+  job.ends = std::move(r.ends);
+  job.cleaned_up_to = log.cleaned_up_to();
+  job.now_ms = now_ms;
+  job.budget_bytes = budget_bytes;
+  return job;
+}
+
+result<clean_output> run_clean(const clean_job& job) {
+  clean_output result;
+  clean_stats& stats = result.stats;
+  if (job.segments.empty()) {
+    result.completed = true;
+    result.map_end = job.cleaned_up_to;
+    return result;
   }
 
   // 1. Key map over the dirty part of the range.
   std::unordered_map<std::string, std::int64_t> latest;
-  std::int64_t map_end = log.cleaned_up_to();
-  for (const segment* s : r.segments) {
-    std::int64_t seg_end = std::next(log.segments().find(s->base_offset()))->first;
-    if (seg_end <= log.cleaned_up_to()) continue;
+  std::int64_t map_end = job.cleaned_up_to;
+  for (std::size_t i = 0; i < job.segments.size(); ++i) {
+    const segment* s = job.segments[i].get();
+    std::int64_t seg_end = job.ends[i];
+    if (seg_end <= job.cleaned_up_to) continue;
     if (latest.size() >= max_keys_per_pass) break;
     std::vector<batch_info> batches;
     if (auto e = s->for_each_batch(0, [&](const batch_info& b) {
@@ -93,12 +121,12 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
         !e)
       return e.error();
     for (const auto& b : batches) {
-      if (b.is_control() || is_aborted(log, b)) continue;
+      if (b.is_control() || is_aborted(job, b)) continue;
       auto bytes = s->read_bytes(b.position, b.size);
       if (!bytes) return bytes.error();
       stats.bytes_read += b.size;
       auto reader = record::batch_reader::open(*bytes);
-      if (!reader) return record_error(log, b, reader.error());
+      if (!reader) return record_error(job, b, reader.error());
       for (const record::record& rec : *reader)
         if (rec.key) latest[std::string(*rec.key)] = rec.offset;
     }
@@ -106,18 +134,19 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
   }
 
   // 2. Rewrite the cleanable segments in order.
-  const std::int64_t horizon = now_ms - log.config().delete_retention_ms;
+  const std::int64_t horizon = job.now_ms - job.config.delete_retention_ms;
   std::int64_t next_expiry = never;
   std::unordered_map<std::int64_t, bool> txn_data_since_marker;  // producer id -> retained data
-  std::int64_t budget = budget_bytes;
+  std::int64_t budget = job.budget_bytes;
   bool completed = true;
-  for (const segment* s : r.segments) {
+  for (const auto& original : job.segments) {
+    const segment* s = original.get();
     if (budget <= 0) {
       completed = false;
       break;
     }
     std::int64_t base = s->base_offset();
-    auto fresh = segment::create(log.dir(), base, ".cleaned");
+    auto fresh = segment::create(job.dir, base, ".cleaned");
     if (!fresh) return fresh.error();
     segment& out = **fresh;
     std::vector<batch_info> batches;
@@ -139,17 +168,17 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
           changed = true;
           continue;
         }
-        if (!needed) next_expiry = std::min(next_expiry, b.max_timestamp + log.config().delete_retention_ms);
-        if (auto e = out.append(*bytes, log.config().index_interval_bytes); !e) return e.error();
+        if (!needed) next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
+        if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
         continue;
       }
-      if (is_aborted(log, b)) {
+      if (is_aborted(job, b)) {
         stats.records_removed += std::uint64_t(record::batch_header_view{bytes->data()}.record_count());
         changed = true;
         continue;
       }
       auto reader = record::batch_reader::open(*bytes);
-      if (!reader) return record_error(log, b, reader.error());
+      if (!reader) return record_error(job, b, reader.error());
       std::vector<record::record> keep;
       std::int32_t total = 0;
       for (const record::record& rec : *reader) {
@@ -159,7 +188,7 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
           if (it != latest.end() && it->second > rec.offset) continue;  // superseded
           if (!rec.value) {
             if (b.max_timestamp < horizon) continue;  // expired tombstone
-            next_expiry = std::min(next_expiry, b.max_timestamp + log.config().delete_retention_ms);
+            next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
           }
         }
         keep.push_back(rec);
@@ -171,7 +200,7 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
       }
       if (b.is_transactional()) txn_data_since_marker[b.producer_id] = true;
       if (std::int32_t(keep.size()) == total) {
-        if (auto e = out.append(*bytes, log.config().index_interval_bytes); !e) return e.error();
+        if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
         continue;
       }
       changed = true;
@@ -190,16 +219,14 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
         builder.add_at(rec.offset_delta, rec.timestamp, rec.key, rec.value, headers);
       }
       auto built = builder.build();
-      if (!built) return record_error(log, b, built.error());
-      if (auto e = out.append(*built, log.config().index_interval_bytes); !e) return e.error();
+      if (!built) return record_error(job, b, built.error());
+      if (auto e = out.append(*built, job.config.index_interval_bytes); !e) return e.error();
     }
     if (!changed) {
       // Nothing to drop: keep the original. (Not out.remove_files(): that would name the
       // original files, not the ".cleaned" ones.)
-      for (auto ext : {".log.cleaned", ".index.cleaned", ".timeindex.cleaned", ".txnindex.cleaned"}) {
-        std::error_code ec;
-        std::filesystem::remove(segment::file_path(log.dir(), base, ext), ec);
-      }
+      fresh->reset();
+      remove_cleaned_files(job.dir, base);
       budget -= std::int64_t(s->size());
       continue;
     }
@@ -207,22 +234,88 @@ result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std
       if (auto a = out.txn_index().append(e); !a) return a.error();
     if (auto e = out.seal(); !e) return e.error();
     if (auto e = out.sync_all(); !e) return e.error();
-    // Swap: ".cleaned" -> ".swap" (a finished replacement), then over the originals.
-    if (auto e = out.rename_files(".cleaned", ".swap"); !e) return e.error();
-    if (auto e = sync_directory(log.dir()); !e) return e.error();
-    if (auto e = out.rename_files(".swap", ""); !e) return e.error();
-    if (auto e = sync_directory(log.dir()); !e) return e.error();
     budget -= std::int64_t(s->size());
     stats.bytes_written += out.size();
-    ++stats.segments_rewritten;
-    log.replace_segment(base, std::move(*fresh));  // `s` is gone from here on
+    result.replacements.push_back({original, std::move(*fresh)});
+  }
+  result.map_end = map_end;
+  result.next_expiry = next_expiry;
+  result.completed = completed;
+  return result;
+}
+
+result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
+  bool completed = out.completed;
+  for (auto& r : out.replacements) {
+    std::int64_t base = r.original->base_offset();
+    auto it = log.segments().find(base);
+    if (it == log.segments().end() || it->second != r.original) {
+      // Deleted (retention) or replaced meanwhile: this rewrite no longer applies.
+      r.fresh.reset();
+      remove_cleaned_files(log.dir(), base);
+      completed = false;
+      continue;
+    }
+    // Swap: ".cleaned" -> ".swap" (a finished replacement), then over the originals.
+    if (auto e = r.fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
+    if (auto e = sync_directory(log.dir()); !e) return e.error();
+    if (auto e = r.fresh->rename_files(".swap", ""); !e) return e.error();
+    if (auto e = sync_directory(log.dir()); !e) return e.error();
+    ++out.stats.segments_rewritten;
+    log.replace_segment(base, std::move(r.fresh));
   }
   if (completed) {
-    log.set_cleaned_up_to(std::max(log.cleaned_up_to(), map_end));
-    log.set_next_clean_expiry(next_expiry);
+    log.set_cleaned_up_to(std::max(log.cleaned_up_to(), out.map_end));
+    log.set_next_clean_expiry(out.next_expiry);
   }
-  stats.pass_completed = completed;
-  return stats;
+  out.stats.pass_completed = completed;
+  return out.stats;
+}
+
+background_cleaner::background_cleaner(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}
+
+background_cleaner::~background_cleaner() {
+  *alive_ = false;
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void background_cleaner::submit(clean_job job, done_fn done) {
+  busy_ = true;
+  {
+    std::lock_guard lk(mu_);
+    pending_.emplace(std::move(job), std::move(done));
+  }
+  cv_.notify_all();
+}
+
+void background_cleaner::run() {
+  while (true) {
+    std::optional<std::pair<clean_job, done_fn>> work;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || pending_; });
+      if (stopping_) return;
+      work.swap(pending_);
+    }
+    // std::function needs a copyable callable: the result travels behind a shared_ptr.
+    auto out = std::make_shared<result<clean_output>>(run_clean(work->first));
+    post_([this, alive = alive_, out, done = std::move(work->second)] {
+      if (!*alive) return;  // the cleaner (and the logs) went away
+      busy_ = false;
+      done(std::move(*out));
+    });
+  }
+}
+
+result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes) {
+  auto out = run_clean(plan_clean(log, now_ms, budget_bytes));
+  if (!out) return out.error();
+  return apply_clean(log, std::move(*out));
 }
 
 }  // namespace eddy::broker::log

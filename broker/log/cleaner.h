@@ -23,11 +23,26 @@
 //      and pin the LSO).
 // Work per call is bounded by a byte budget; an unfinished pass is redone later.
 //
-// Thread-safety: runs on the event-loop thread (from log_manager::tick), like every
-// other mutation of a partition_log.
+// Three steps, so that the reading and writing can run off the event loop:
+//   plan_clean   (loop)         what to clean: the closed segments (shared, so retention
+//                               may drop them meanwhile), the aborted transactions, config
+//   run_clean    (any thread)   key map and rewrite into ".cleaned" files, fsynced; touches
+//                               neither the log nor the original files
+//   apply_clean  (loop)         swaps in each rewrite whose original is still in the log
+//                               (and drops the others), then records the pass
+// clean_partition runs the three in a row; background_cleaner runs run_clean on its thread.
+//
+// Thread-safety: plan_clean and apply_clean on the event-loop thread, like every other
+// mutation of a partition_log; run_clean only reads closed segments, which never change.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "broker/log/partition_log.h"
 
@@ -46,8 +61,68 @@ struct clean_stats {
 // retained tombstone/marker's delete.retention.ms has expired.
 bool needs_cleaning(const partition_log& log, std::int64_t now_ms);
 
+struct clean_job {
+  std::filesystem::path dir;
+  std::string topic;
+  std::int32_t partition = 0;
+  log_config config;
+  std::vector<aborted_txn> aborted;
+  std::vector<std::shared_ptr<segment>> segments;  // cleanable, in offset order
+  std::vector<std::int64_t> ends;                  // each one's end offset
+  std::int64_t cleaned_up_to = 0;
+  std::int64_t now_ms = 0;
+  std::int64_t budget_bytes = 0;
+};
+
+struct clean_output {
+  struct replacement {
+    std::shared_ptr<segment> original;
+    std::unique_ptr<segment> fresh;  // files named "<base>.*.cleaned", synced
+  };
+  std::vector<replacement> replacements;
+  clean_stats stats;
+  std::int64_t map_end = 0;
+  std::int64_t next_expiry = never;
+  bool completed = false;
+};
+
+clean_job plan_clean(const partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes);
+result<clean_output> run_clean(const clean_job& job);
+result<clean_stats> apply_clean(partition_log& log, clean_output&& out);
+
 // Runs (part of) one compaction pass over `log`. `budget_bytes` bounds the bytes of
 // segments rewritten in this call.
 result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes);
+
+// One thread running one clean_job at a time. `post` runs a function on the event loop;
+// the job's `done` runs there with run_clean's result. The destructor lets the job in
+// flight finish, drops its result (not applied), and joins.
+//
+// Thread-safety: busy() and submit() on the event loop.
+class background_cleaner {
+ public:
+  using post_fn = std::function<void(std::function<void()>)>;
+  using done_fn = std::function<void(result<clean_output>&&)>;
+  explicit background_cleaner(post_fn post);
+  ~background_cleaner();
+  background_cleaner(const background_cleaner&) = delete;
+  background_cleaner& operator=(const background_cleaner&) = delete;
+
+  // A job was submitted and its `done` has not run yet.
+  bool busy() const { return busy_; }
+  void submit(clean_job job, done_fn done);
+
+ private:
+  void run();
+
+  post_fn post_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // loop only
+  bool busy_ = false;                                           // loop only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<std::pair<clean_job, done_fn>> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 }  // namespace eddy::broker::log

@@ -203,6 +203,7 @@ result<void> log_manager::persist_metadata() {
 result<void> log_manager::close() {
   if (closed_) return {};
   closed_ = true;
+  cleaner_.reset();  // a pass in flight finishes unapplied; its ".cleaned" files go at the next start
   log_error first;
   bool failed = false;
   for (auto& [name, t] : topics_)
@@ -224,6 +225,7 @@ result<void> log_manager::close() {
 
 void log_manager::abandon_for_testing() {
   closed_ = true;
+  cleaner_.reset();
   topics_.clear();
   writer_.reset();
   flusher_.reset();
@@ -366,7 +368,9 @@ void log_manager::tick(std::int64_t now_ms) {
     for (auto& p : t.partitions)
       if (auto r = p->tick(now_ms); !r)
         std::fprintf(stderr, "eddy log: %s-%d: %s\n", name.c_str(), p->partition(), r.error().message.c_str());
-  // Compaction: at most one partition per tick, round robin, bounded by a byte budget.
+  // Compaction: at most one partition per tick, round robin, bounded by a byte budget;
+  // with the background cleaner, only while no pass is in flight.
+  if (cleaner_ && cleaner_->busy()) return;
   std::vector<partition_log*> compacted;
   for (auto& [name, t] : topics_)
     if (t.config.cleanup_compact)
@@ -375,16 +379,33 @@ void log_manager::tick(std::int64_t now_ms) {
     partition_log* p = compacted[(cleaner_cursor_ + i) % compacted.size()];
     if (!needs_cleaning(*p, now_ms)) continue;
     cleaner_cursor_ = (cleaner_cursor_ + i + 1) % compacted.size();
-    auto r = clean_partition(*p, now_ms, options_.cleaner_bytes_per_tick);
-    if (!r) {
+    auto failed = [p, now_ms](const log_error& e) {
       std::fprintf(stderr, "eddy log: compaction of %s-%d failed: %s\n", p->topic().c_str(), p->partition(),
-                   r.error().message.c_str());
+                   e.message.c_str());
       // Do not retry in a tight loop: wait for new data or a later expiry.
       p->set_cleaned_up_to(p->log_end_offset());
       p->set_next_clean_expiry(now_ms + 60'000);
+    };
+    if (!cleaner_) {
+      if (auto r = clean_partition(*p, now_ms, options_.cleaner_bytes_per_tick); !r) failed(r.error());
+      break;
     }
+    // The log may be deleted while its segments are being rewritten: its lifetime says.
+    cleaner_->submit(plan_clean(*p, now_ms, options_.cleaner_bytes_per_tick),
+                     [p, life = p->lifetime(), failed](result<clean_output>&& out) {
+                       {
+                         std::lock_guard lk(life->mu);
+                         if (!life->alive) return;  // ".cleaned" leftovers go at the next start
+                       }
+                       auto r = out ? apply_clean(*p, std::move(*out)) : result<clean_stats>(out.error());
+                       if (!r) failed(r.error());
+                     });
     break;
   }
+}
+
+void log_manager::enable_background_cleaner(background_cleaner::post_fn post) {
+  if (!cleaner_) cleaner_ = std::make_unique<background_cleaner>(std::move(post));
 }
 
 }  // namespace eddy::broker::log

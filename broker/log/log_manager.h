@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/log/cleaner.h"
 #include "broker/log/flusher.h"
 #include "broker/log/log_config.h"
 #include "broker/log/partition_log.h"
@@ -101,6 +102,10 @@ class log_manager {
   // whenever completed writes made more data readable. Call once, before serving; a no-op
   // when log.write.behind=false.
   void enable_write_behind(write_behind::post_fn post, std::function<void()> on_written);
+  // Background compaction: tick() plans a pass and a cleaner thread reads and rewrites the
+  // segments; the swap comes back to the loop through `post`. Without it, tick() compacts
+  // on the calling thread (bounded by options.cleaner_bytes_per_tick).
+  void enable_background_cleaner(background_cleaner::post_fn post);
 
   bool flush_strict() const { return options_.flush_strict; }
   const log_manager_options& options() const { return options_; }
@@ -133,6 +138,8 @@ class log_manager {
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
+  // Declared last: destroyed (its thread joined, its result dropped) before the logs.
+  std::unique_ptr<background_cleaner> cleaner_;
 };
 
 }  // namespace eddy::broker::log

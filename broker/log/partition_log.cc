@@ -95,8 +95,8 @@ class partition_log::checked_write final : public write_body {
 
 partition_log::~partition_log() {
   {
-    std::lock_guard lk(recovery_point_target_->mu);
-    recovery_point_target_->alive = false;
+    std::lock_guard lk(lifetime_->mu);
+    lifetime_->alive = false;
   }
   if (!progress_) return;
   // Queued writes keep their descriptors alive, but their completions must find no log.
@@ -313,7 +313,7 @@ void partition_log::checkpoint_after_roll(const segment& sealed, std::int64_t ne
   flusher::request r;
   r.files = sealed.files();
   r.directories.push_back(dir_);  // the new segment's entry
-  r.done = [target = recovery_point_target_, path = dir_ / recovery_point_file,
+  r.done = [target = lifetime_, path = dir_ / recovery_point_file,
             text = encode_txn_state("eddy-recovery-point 1", new_base, ongoing_)](error_code e) {
     if (e != error_code::none) return;  // not durable: keep the older point
     std::lock_guard lk(target->mu);
@@ -701,7 +701,7 @@ result<void> partition_log::close() {
   return {};
 }
 
-void partition_log::replace_segment(std::int64_t base, std::unique_ptr<segment> replacement) {
+void partition_log::replace_segment(std::int64_t base, std::shared_ptr<segment> replacement) {
   segments_[base] = std::move(replacement);
 }
 

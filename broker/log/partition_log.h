@@ -100,6 +100,14 @@ class partition_log;
 // Iterates stored batches from an offset (producer-state replay after a restart).
 // Valid while the partition is not modified by retention or compaction between calls
 // (it re-finds its place by offset if its segment disappeared).
+// Cleared (under mu, on the event loop) when a partition_log goes away, so that work
+// finishing later on another thread cannot write into a folder that was deleted, or
+// re-created for a new topic of the same name.
+struct log_lifetime {
+  std::mutex mu;
+  bool alive = true;
+};
+
 class batch_iterator {
  public:
   batch_iterator(const partition_log& log, std::int64_t from_offset) : log_(&log), next_offset_(from_offset) {}
@@ -201,10 +209,15 @@ class partition_log {
   result<void> for_each_batch_header(std::int64_t offset, const std::function<void(const batch_info&)>& fn) const;
 
   // For the cleaner and the iterator.
-  const std::map<std::int64_t, std::unique_ptr<segment>>& segments() const { return segments_; }
+  // Shared: a background compaction keeps reading the closed segments it planned on even
+  // if retention drops them meanwhile (closed segments are never modified).
+  const std::map<std::int64_t, std::shared_ptr<segment>>& segments() const { return segments_; }
   const segment* segment_for(std::int64_t offset) const;
   // Replaces the closed segment at `base` with `replacement` (already renamed into place).
-  void replace_segment(std::int64_t base, std::unique_ptr<segment> replacement);
+  void replace_segment(std::int64_t base, std::shared_ptr<segment> replacement);
+  // Work done for this log elsewhere (the flusher's recovery-point writes, a background
+  // compaction) checks it before touching the log or its folder.
+  std::shared_ptr<log_lifetime> lifetime() const { return lifetime_; }
   // Cleaner bookkeeping (in memory; a restart just makes the first pass a full one).
   std::int64_t cleaned_up_to() const { return cleaned_up_to_; }
   void set_cleaned_up_to(std::int64_t o) { cleaned_up_to_ = o; }
@@ -251,7 +264,7 @@ class partition_log {
   std::int32_t partition_;
   log_config config_;
   flusher* flusher_;
-  std::map<std::int64_t, std::unique_ptr<segment>> segments_;
+  std::map<std::int64_t, std::shared_ptr<segment>> segments_;
   std::int64_t log_start_offset_ = 0;
   std::map<std::int64_t, std::int64_t> ongoing_;  // producer id -> first offset
   std::vector<aborted_txn> aborted_;              // all of them, in marker order
@@ -275,14 +288,7 @@ class partition_log {
     std::string failure;  // under mu
   };
   class checked_write;  // a queued write that skips itself after a failed one
-  // Shared with the flusher callbacks that write the recovery-point file: cleared (under
-  // mu) when the log goes away, so a late callback cannot write into a folder that was
-  // deleted, or re-created for a new topic of the same name.
-  struct recovery_point_target {
-    std::mutex mu;
-    bool alive = true;
-  };
-  std::shared_ptr<recovery_point_target> recovery_point_target_ = std::make_shared<recovery_point_target>();
+  std::shared_ptr<log_lifetime> lifetime_ = std::make_shared<log_lifetime>();
   write_behind* writer_ = nullptr;
   std::function<void()> on_written_;
   std::shared_ptr<write_progress> progress_;
