@@ -130,7 +130,7 @@ result produce(const std::string& bootstrap, const std::string& topic, long n, s
   rd_kafka_destroy(p);
   if (st.failed) die(fmt::format("{} deliveries failed, first: {}", st.failed.load(), rd_kafka_err2str(st.first_error)));
   if (st.delivered != n) die(fmt::format("delivered {} of {}", st.delivered.load(), n));
-  return {secs, n, double(n) * double(size)};
+  return {secs, n, double(n) * double(size), {}};
 }
 
 result consume(const std::string& bootstrap, const std::string& topic, long n) {
@@ -158,7 +158,7 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
-  result r{secs, got, bytes};
+  result r{secs, got, bytes, {}};
   r.note = got < n ? fmt::format("  INCOMPLETE: {} of {} records within 20 s", got, n) : "";
   return r;
 }

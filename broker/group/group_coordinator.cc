@@ -119,7 +119,7 @@ void group_coordinator::join(join_request req, std::int64_t now_ms, join_callbac
         // fenced. A stable group keeps its assignment (no rebalance, KIP-345).
         member old = std::move(g.members[s->second]);
         g.members.erase(s->second);
-        if (old.awaiting_join) old.awaiting_join({error_code::fenced_instance_id});
+        if (old.awaiting_join) old.awaiting_join(join_result::failed(error_code::fenced_instance_id));
         if (old.awaiting_sync) old.awaiting_sync({error_code::fenced_instance_id, {}});
         const bool same_protocols = old.protocols == req.protocols;
         if (g.leader == old.id) g.leader = id;
@@ -167,7 +167,7 @@ void group_coordinator::join(join_request req, std::int64_t now_ms, join_callbac
   m.rebalance_timeout_ms = req.rebalance_timeout_ms < 0 ? req.session_timeout_ms : req.rebalance_timeout_ms;
   switch (g.state) {
     case group_state::preparing_rebalance:
-      if (m.awaiting_join) m.awaiting_join({error_code::rebalance_in_progress});
+      if (m.awaiting_join) m.awaiting_join(join_result::failed(error_code::rebalance_in_progress));
       m.awaiting_join = std::move(done);
       return maybe_complete_join(g, now_ms);
     case group_state::completing_rebalance:
@@ -325,7 +325,7 @@ void group_coordinator::remove_member(group& g, const std::string& id, std::int6
   member m = std::move(it->second);
   g.members.erase(it);
   if (m.instance_id) g.static_ids.erase(*m.instance_id);
-  if (m.awaiting_join) m.awaiting_join({error_code::unknown_member_id});
+  if (m.awaiting_join) m.awaiting_join(join_result::failed(error_code::unknown_member_id));
   if (m.awaiting_sync) m.awaiting_sync({error_code::unknown_member_id, {}});
   if (g.leader == id) g.leader = g.members.empty() ? std::string{} : g.members.begin()->first;
   switch (g.state) {

@@ -66,6 +66,12 @@ struct join_member {
 };
 
 struct join_result {
+  // An error alone: join_result::failed(e) (aggregate init of one field warns under -Wextra).
+  static join_result failed(protocol::error_code e) {
+    join_result r;
+    r.error = e;
+    return r;
+  }
   protocol::error_code error = protocol::error_code::none;
   std::int32_t generation_id = -1;
   std::string protocol_name;

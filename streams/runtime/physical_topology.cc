@@ -41,7 +41,10 @@ physical_topology build_physical(const detail::graph_ptr& g, const std::string& 
   for (auto& node : g->nodes) {
     int root = uf.find(node.id);
     auto [it, fresh] = root_to_sub.emplace(root, static_cast<int>(t.subs.size()));
-    if (fresh) t.subs.push_back({it->second});
+    if (fresh) {
+      t.subs.emplace_back();
+      t.subs.back().id = it->second;
+    }
     auto& sub = t.subs[it->second];
     sub.nodes.push_back(node.id);
     for (auto& s : node.stores) {

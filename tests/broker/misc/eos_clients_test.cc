@@ -108,7 +108,9 @@ void commit_sync(rd_kafka_t* c) {
 }
 
 TEST(eos_clients, group_of_two_splits_partitions_and_survivor_resumes_from_committed_offsets) {
-  eddy::broker::embedded_broker broker({.config = {{"num.partitions", "4"}}});
+  eddy::broker::embedded_broker_options opts;
+  opts.config = {{"num.partitions", "4"}};
+  eddy::broker::embedded_broker broker(opts);
   const std::string bs = broker.bootstrap_servers();
   const std::string topic = "grp-in";
   char err[512];
@@ -168,7 +170,9 @@ TEST(eos_clients, group_of_two_splits_partitions_and_survivor_resumes_from_commi
   EXPECT_EQ(got, want) << "exactly once across the two members";
   // Each member only saw records of its own partitions.
   for (const auto& v : got_b)
-    if (v[0] == 'r') EXPECT_TRUE(pb.count(v[1] - '0')) << v;
+    if (v[0] == 'r') {
+      EXPECT_TRUE(pb.count(v[1] - '0')) << v;
+    }
   commit_sync(a);
   commit_sync(b);
   EXPECT_EQ(committed(a, topic, 4), (std::vector<int64_t>{per_partition + 1, per_partition, per_partition, per_partition}));
@@ -324,7 +328,9 @@ void on_idem_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 }
 
 TEST(eos_clients, idempotent_producer_delivers_everything_once_in_order) {
-  eddy::broker::embedded_broker broker({.config = {{"num.partitions", "3"}}});
+  eddy::broker::embedded_broker_options opts;
+  opts.config = {{"num.partitions", "3"}};
+  eddy::broker::embedded_broker broker(opts);
   const std::string bs = broker.bootstrap_servers();
   idem_state st;
   rd_kafka_conf_t* cf = conf(bs, {{"enable.idempotence", "true"},

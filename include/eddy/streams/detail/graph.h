@@ -155,6 +155,10 @@ enum class store_type { key_value, window, session };
 // A topic name as written by the user, or an internal topic to be prefixed with
 // "<application.id>-" and created by the runtime.
 struct topic_ref {
+  // A constructor rather than an aggregate, so that brace-initialising only the first
+  // fields does not warn under -Wextra (-Wmissing-field-initializers) in users' builds.
+  topic_ref(std::string n = {}, bool is_internal = false, std::string why = {})
+      : name(std::move(n)), internal(is_internal), purpose(std::move(why)) {}
   std::string name;
   bool internal = false;
   // Internal topics: "repartition" or "changelog" decides the configs used at creation.
@@ -194,11 +198,16 @@ struct node_spec {
 };
 
 struct store_spec {
+  static constexpr int64_t default_retention_ms = 24LL * 3600 * 1000;
+  // A constructor for the same reason as topic_ref's.
+  store_spec(std::string n = {}, store_type t = store_type::key_value, bool is_persistent = true, bool is_logged = true,
+             int64_t retention = default_retention_ms)
+      : name(std::move(n)), type(t), persistent(is_persistent), logged(is_logged), retention_ms(retention) {}
   std::string name;
   store_type type = store_type::key_value;
   bool persistent = true;
   bool logged = true;
-  int64_t retention_ms = 24LL * 3600 * 1000;
+  int64_t retention_ms = default_retention_ms;
   std::map<std::string, std::string> changelog_config;
 };
 
