@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <vector>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -64,6 +68,32 @@ result<void> file::pwrite(std::span<const std::uint8_t> data, std::uint64_t pos)
       return io_error("cannot write", path_, errno);
     }
     done += std::size_t(n);
+  }
+  return {};
+}
+
+result<void> file::pwritev(std::span<const std::span<const std::uint8_t>> parts, std::uint64_t pos, int* raw_errno) {
+  std::vector<struct iovec> iov;
+  iov.reserve(parts.size());
+  for (auto p : parts)
+    if (!p.empty()) iov.push_back({const_cast<std::uint8_t*>(p.data()), p.size()});
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    int n_iov = int(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    ssize_t n = ::pwritev(fd_, iov.data() + first, n_iov, off_t(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (raw_errno) *raw_errno = errno;
+      return io_error("cannot write", path_, errno);
+    }
+    // Skip what was written; a partly written iovec continues from where it stopped.
+    pos += std::uint64_t(n);
+    std::size_t left = std::size_t(n);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<std::uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return {};
 }

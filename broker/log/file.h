@@ -45,6 +45,10 @@ class file {
   result<std::size_t> pread(std::span<std::uint8_t> data, std::uint64_t pos) const;
   // Writes all of `data` at `pos`.
   result<void> pwrite(std::span<const std::uint8_t> data, std::uint64_t pos);
+  // Writes all of `parts`, back to back, at `pos` (one pwritev when the kernel takes it all).
+  // `raw_errno`, when given, receives errno of a failed call (EINVAL: an O_DIRECT
+  // alignment the file refuses).
+  result<void> pwritev(std::span<const std::span<const std::uint8_t>> parts, std::uint64_t pos, int* raw_errno = nullptr);
   result<void> truncate(std::uint64_t size);
   // fdatasync: data and the size, which is all recovery needs.
   result<void> sync();

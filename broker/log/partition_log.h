@@ -218,6 +218,9 @@ class partition_log {
   // Work done for this log elsewhere (the flusher's recovery-point writes, a background
   // compaction) checks it before touching the log or its folder.
   std::shared_ptr<log_lifetime> lifetime() const { return lifetime_; }
+  // Byte position in the active segment where the next batch will be appended (if no
+  // roll comes first). The produce handler uses it to place the next request (zero-copy).
+  std::uint64_t next_append_position() const { return active().size(); }
   // Cleaner bookkeeping (in memory; a restart just makes the first pass a full one).
   std::int64_t cleaned_up_to() const { return cleaned_up_to_; }
   void set_cleaned_up_to(std::int64_t o) { cleaned_up_to_ = o; }

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
@@ -190,24 +192,68 @@ struct staging_buffer {
 // write replaces), and acknowledged data has reached the device, as with buffered writes
 // it had reached the page cache (with write-behind, see write_behind.h, the
 // acknowledgement waits for the write).
+// Zero-copy: O_DIRECT reads the batches straight from where they are (a request frame)
+// when their address has the alignment their file position has, modulo this. Only the few
+// bytes around each such batch's aligned middle are copied. 512 is the block layer's usual
+// memory alignment for direct I/O (the device's dma_alignment + 1); a file that wants more
+// answers EINVAL, and zero-copy is then off for the rest of the process.
+constexpr std::size_t zero_copy_alignment = 512;
+std::atomic<bool> zero_copy_refused{false};
+std::atomic<std::uint64_t> zero_copy_bytes{0};
+
 // One O_DIRECT write of whole blocks from `block`: `head` (the bytes already in the file's
-// partial last block), then `pieces`, then zeros up to the next block boundary.
+// partial last block), then `pieces`, then zeros up to the next block boundary. Bytes are
+// copied into the aligned staging buffer, except the aligned middles of zero-copy pieces,
+// which the write takes from the pieces themselves (one pwritev of the staged parts and
+// those middles, in file order).
 result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std::uint8_t> head,
-                          std::span<const std::span<const std::uint8_t>> pieces) {
+                          std::span<const std::span<const std::uint8_t>> pieces, bool zero_copy = true) {
   constexpr std::uint64_t align = direct_io_alignment;
+  constexpr std::size_t z = zero_copy_alignment;
   thread_local staging_buffer stage;
   std::size_t end = head.size();
   for (auto p : pieces) end += p.size();
   std::size_t length = (end + align - 1) & ~(align - 1);
   if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
+  zero_copy = zero_copy && !zero_copy_refused.load(std::memory_order_relaxed);
+  std::vector<std::span<const std::uint8_t>> parts;
+  std::size_t staged_from = 0;  // start of the staged part being filled (a multiple of z)
+  std::size_t at = head.size();  // fill of the staging buffer
   std::memcpy(stage.data, head.data(), head.size());
-  std::size_t at = head.size();
+  std::uint64_t file_pos = block + head.size();
   for (auto p : pieces) {
-    std::memcpy(stage.data + at, p.data(), p.size());
-    at += p.size();
+    std::size_t done = 0;
+    if (zero_copy && std::uintptr_t(p.data()) % z == file_pos % z) {
+      // Stage up to the next z boundary (in file and in memory alike), take the aligned middle as is.
+      std::size_t pre = std::min(p.size(), std::size_t((z - file_pos % z) % z));
+      std::size_t middle = (p.size() - pre) / z * z;
+      if (middle >= 8 * z) {
+        std::memcpy(stage.data + at, p.data(), pre);
+        at += pre;  // the staged part now ends on a z boundary of the file
+        if (at > staged_from) parts.emplace_back(stage.data + staged_from, at - staged_from);
+        parts.emplace_back(p.data() + pre, middle);
+        staged_from = at;
+        done = pre + middle;
+      }
+    }
+    std::memcpy(stage.data + at, p.data() + done, p.size() - done);
+    at += p.size() - done;
+    file_pos += p.size();
   }
-  std::memset(stage.data + end, 0, length - end);
-  return direct.pwrite(std::span<const std::uint8_t>(stage.data, length), block);
+  std::memset(stage.data + at, 0, length - end);
+  at += length - end;
+  parts.emplace_back(stage.data + staged_from, at - staged_from);
+  int err = 0;
+  auto r = direct.pwritev(parts, block, &err);
+  if (!r && err == EINVAL && parts.size() > 1) {
+    zero_copy_refused.store(true, std::memory_order_relaxed);
+    return write_blocks(direct, block, head, pieces, false);
+  }
+  if (r)
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+      if (parts[i].data() < stage.data || parts[i].data() >= stage.data + stage.capacity)
+        zero_copy_bytes.fetch_add(parts[i].size(), std::memory_order_relaxed);
+  return r;
 }
 
 // A deferred append's write (write-behind): batches that follow on in one file, each
@@ -260,6 +306,8 @@ class batch_write final : public write_body {
 };
 
 }  // namespace
+
+std::uint64_t zero_copy_bytes_written() { return zero_copy_bytes.load(std::memory_order_relaxed); }
 
 result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
                              write_mode mode, deferred_append* deferred) {

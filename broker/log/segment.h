@@ -45,6 +45,10 @@ struct write_mode {
 
 inline constexpr std::size_t direct_min_bytes = 64 * 1024;
 
+// Bytes O_DIRECT appends took straight from the caller's memory, without a staging copy
+// (process total; see write_blocks in segment.cc).
+std::uint64_t zero_copy_bytes_written();
+
 // Write-behind (see write_behind.h): an append whose write is handed back instead of done.
 // With `all` false only batches of at least direct_min_bytes are deferred; `all` defers
 // every batch (the caller sets it while earlier deferred writes are still pending, so

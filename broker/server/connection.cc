@@ -1,5 +1,7 @@
 #include "broker/server/connection.h"
 
+#include <cstring>
+
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
@@ -45,40 +47,59 @@ void connection::read_size() {
 // Reads the frame in chunks, growing the buffer only as bytes arrive: a client that
 // announces a huge frame and sends nothing costs us nothing. Once the first 64 KiB have
 // arrived, a frame of up to 2 MiB (a full default-sized produce request) gets its whole
-// buffer at once instead of being regrown and copied at every doubling.
+// buffer at once (placed per placement_, see frame_placement) instead of being regrown and
+// copied at every doubling.
 void connection::read_body(std::uint32_t size) {
   static constexpr std::size_t first_chunk = 64 * 1024;
   static constexpr std::size_t reserve_whole_up_to = 2 * 1024 * 1024;
   auto buf = std::make_shared<frame_buffer>();
+  auto shift = std::make_shared<std::size_t>(0);  // padding before the frame in *buf
   buf->reserve(std::min<std::size_t>(size, first_chunk));
   auto self = shared_from_this();
   auto step = std::make_shared<std::function<void()>>();
-  *step = [self, buf, size, step]() {
-    std::size_t have = buf->size();
-    if (have >= first_chunk && size <= reserve_whole_up_to) buf->reserve(size);
+  *step = [self, buf, shift, size, step]() {
+    std::size_t have = buf->size() - *shift;
+    if (have >= first_chunk && size <= reserve_whole_up_to && buf->capacity() < *shift + size)
+      self->place_frame(*buf, *shift, size);
     std::size_t chunk = std::min<std::size_t>(size - have, std::max<std::size_t>(first_chunk, have));
-    buf->resize(have + chunk, boost::container::default_init);
-    asio::async_read(self->socket_, asio::buffer(buf->data() + have, chunk),
-                     [self, buf, size, step, have](boost::system::error_code ec, std::size_t n) {
+    buf->resize(*shift + have + chunk, boost::container::default_init);
+    asio::async_read(self->socket_, asio::buffer(buf->data() + *shift + have, chunk),
+                     [self, buf, shift, size, step, have](boost::system::error_code ec, std::size_t n) {
                        if (ec) {
                          *step = nullptr;
                          return self->fail(nullptr);
                        }
-                       buf->resize(have + n);
-                       if (buf->size() < size) return (*step)();
+                       buf->resize(*shift + have + n);
+                       if (buf->size() - *shift < size) return (*step)();
                        *step = nullptr;  // break the self-reference
-                       self->dispatch(std::move(*buf));
+                       self->dispatch(std::move(*buf), *shift);
                      });
   };
   (*step)();
 }
 
-void connection::dispatch(frame_buffer frame) {
+void connection::place_frame(frame_buffer& buf, std::size_t& shift, std::size_t size) {
+  constexpr std::size_t a = frame_placement_alignment;
+  frame_buffer whole;
+  whole.reserve(size + a - 1);
+  std::size_t s = 0;
+  if (placement_->valid) {
+    std::size_t at = (reinterpret_cast<std::uintptr_t>(whole.data()) + placement_->records_offset) % a;
+    s = (placement_->address_modulo + a - at) % a;
+  }
+  std::size_t have = buf.size() - shift;
+  whole.resize(s + have, boost::container::default_init);
+  std::memcpy(whole.data() + s, buf.data() + shift, have);
+  buf = std::move(whole);
+  shift = s;
+}
+
+void connection::dispatch(frame_buffer frame, std::size_t frame_start) {
   if (closed_) return;
   protocol::request_header header;
   std::size_t body_offset = 0;
   try {
-    protocol::reader r(frame.data(), frame.size());
+    protocol::reader r(frame.data() + frame_start, frame.size() - frame_start);
     header = protocol::decode_request_header(r);
     body_offset = std::size_t(r.position() - frame.data());
   } catch (const protocol::decode_error&) {
@@ -103,8 +124,8 @@ void connection::dispatch(frame_buffer frame) {
     sink(std::move(out));
     return read_size();
   }
-  auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset, sink, id_,
-                                              client_host_);
+  auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset,
+                                              sink, id_, client_host_, frame_start, placement_);
   try {
     h->handle(ctx);
   } catch (const protocol::decode_error& e) {

@@ -40,7 +40,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void read_size();
   void read_body(std::uint32_t size);
-  void dispatch(frame_buffer frame);
+  void dispatch(frame_buffer frame, std::size_t frame_start);
+  // Moves the first bytes of a frame into a buffer for the whole frame, placed as
+  // placement_ says; `shift` becomes the padding before the frame.
+  void place_frame(frame_buffer& buf, std::size_t& shift, std::size_t size);
   void on_response(std::shared_ptr<slot> s, protocol::bytes&& frame);
   void flush();
   void fail(const char* why);
@@ -56,6 +59,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;
   bool reading_ = false;
   bool closed_ = false;
+  std::shared_ptr<frame_placement> placement_ = std::make_shared<frame_placement>();
 };
 
 }  // namespace eddy::broker

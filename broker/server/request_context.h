@@ -28,14 +28,32 @@ class broker;
 // overwritten by the read at once), which matters for megabyte produce requests.
 using frame_buffer = boost::container::vector<std::uint8_t>;
 
+// Where a connection places the next large frame in memory: so that the byte at
+// `records_offset` of the frame (a produce request's record batch, when the client sends
+// the same shape again) lands at an address congruent to `address_modulo` modulo
+// frame_placement_alignment. The produce handler sets it to the position where the
+// partition's next batch will go in its file, which lets the log write the batch with
+// O_DIRECT straight from the request (see segment.cc, zero-copy). Only a hint: a frame of
+// another shape just costs the log a copy.
+inline constexpr std::size_t frame_placement_alignment = 512;
+struct frame_placement {
+  bool valid = false;
+  std::size_t records_offset = 0;
+  std::size_t address_modulo = 0;
+};
+
 class request_context {
  public:
   using sink = std::function<void(protocol::bytes&& frame)>;  // empty frame = no response
 
+  // The frame's bytes start at `frame_start` in `frame` (placement padding before it);
+  // `body_offset` counts from the start of `frame`.
   request_context(broker& b, protocol::request_header h, frame_buffer frame, std::size_t body_offset, sink s,
-                  std::uint64_t connection_id, std::string client_host = "/127.0.0.1")
-      : broker_(b), header_(std::move(h)), frame_(std::move(frame)), body_offset_(body_offset), sink_(std::move(s)),
-        connection_id_(connection_id), client_host_(std::move(client_host)) {}
+                  std::uint64_t connection_id, std::string client_host = "/127.0.0.1", std::size_t frame_start = 0,
+                  std::shared_ptr<frame_placement> placement = nullptr)
+      : broker_(b), header_(std::move(h)), frame_(std::move(frame)), frame_start_(frame_start),
+        body_offset_(body_offset), sink_(std::move(s)), connection_id_(connection_id),
+        client_host_(std::move(client_host)), placement_(std::move(placement)) {}
 
   broker& owner() { return broker_; }
   const protocol::request_header& header() const { return header_; }
@@ -75,14 +93,26 @@ class request_context {
   }
   bool answered() const { return answered_; }
 
+  // Asks the connection to place its next large frame so that the byte at the offset
+  // `p` has in this frame lands at an address congruent to `file_position` (see
+  // frame_placement). `p` points into this request's frame.
+  void hint_next_frame(const std::uint8_t* p, std::uint64_t file_position) {
+    if (!placement_) return;
+    placement_->valid = true;
+    placement_->records_offset = std::size_t(p - (frame_.data() + frame_start_));
+    placement_->address_modulo = std::size_t(file_position % frame_placement_alignment);
+  }
+
  private:
   broker& broker_;
   protocol::request_header header_;
   frame_buffer frame_;
+  std::size_t frame_start_;
   std::size_t body_offset_;
   sink sink_;
   std::uint64_t connection_id_;
   std::string client_host_;
+  std::shared_ptr<frame_placement> placement_;
   bool answered_ = false;
 };
 
