@@ -320,12 +320,7 @@ void partition_log::checkpoint_after_roll(const segment& sealed, std::int64_t ne
     // A failure only means a longer recovery after a crash.
     if (target->alive) (void)write_file_atomic(path, text);
   };
-  if (flusher_) return flusher_->submit(std::move(r));
-  error_code e = error_code::none;
-  for (auto& f : r.files)
-    if (!f->sync()) e = error_code::kafka_storage_error;
-  if (!sync_directory(dir_)) e = error_code::kafka_storage_error;
-  r.done(e);
+  submit_sync(std::move(r));
 }
 
 std::optional<aborted_txn> partition_log::track_transaction(const batch_info& b) {
@@ -634,10 +629,11 @@ void partition_log::sync(std::int64_t up_to_offset, sync_callback done) {
   dir_dirty_ = false;
   r.done = std::move(done);
   messages_since_flush_ = 0;
-  if (flusher_) {
-    flusher_->submit(std::move(r));
-    return;
-  }
+  submit_sync(std::move(r));
+}
+
+void partition_log::submit_sync(flusher::request r) {
+  if (flusher_) return flusher_->submit(std::move(r));
   error_code ec = error_code::none;
   for (auto& f : r.files)
     if (!f->sync()) ec = error_code::kafka_storage_error;

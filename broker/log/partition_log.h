@@ -245,6 +245,8 @@ class partition_log {
   // After a roll: fsync the segment that stopped being active, then record the new
   // recovery point (new_base, with the transactions open there).
   void checkpoint_after_roll(const segment& sealed, std::int64_t new_base);
+  // Hands `r` to the flusher thread, or runs it here when the log has none (tests).
+  void submit_sync(flusher::request r);
   result<void> roll(std::int64_t now_ms);
   result<void> maybe_roll(std::size_t batch_size, std::int64_t last_offset_delta, std::int64_t now_ms);
   result<void> delete_oldest_segment();

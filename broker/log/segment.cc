@@ -217,6 +217,7 @@ result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std
   if (!stage.reserve(length)) return make_error(error_code::kafka_storage_error, "out of memory for a direct write");
   zero_copy = zero_copy && !zero_copy_refused.load(std::memory_order_relaxed);
   std::vector<std::span<const std::uint8_t>> parts;
+  std::uint64_t not_copied = 0;
   std::size_t staged_from = 0;  // start of the staged part being filled (a multiple of z)
   std::size_t at = head.size();  // fill of the staging buffer
   std::memcpy(stage.data, head.data(), head.size());
@@ -232,6 +233,7 @@ result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std
         at += pre;  // the staged part now ends on a z boundary of the file
         if (at > staged_from) parts.emplace_back(stage.data + staged_from, at - staged_from);
         parts.emplace_back(p.data() + pre, middle);
+        not_copied += middle;
         staged_from = at;
         done = pre + middle;
       }
@@ -249,10 +251,7 @@ result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std
     zero_copy_refused.store(true, std::memory_order_relaxed);
     return write_blocks(direct, block, head, pieces, false);
   }
-  if (r)
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
-      if (parts[i].data() < stage.data || parts[i].data() >= stage.data + stage.capacity)
-        zero_copy_bytes.fetch_add(parts[i].size(), std::memory_order_relaxed);
+  if (r) zero_copy_bytes.fetch_add(not_copied, std::memory_order_relaxed);
   return r;
 }
 
@@ -278,12 +277,7 @@ class batch_write final : public write_body {
 
   result<void> write() override {
     if (direct_) return write_blocks(*fd_, block_, head_, pieces_);
-    std::uint64_t pos = block_;
-    for (auto p : pieces_) {
-      if (auto r = fd_->pwrite(p, pos); !r) return r;
-      pos += p.size();
-    }
-    return {};
+    return fd_->pwritev(pieces_, block_);
   }
 
   bool absorb(write_body& next) override {

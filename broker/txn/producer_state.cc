@@ -64,16 +64,6 @@ void partition_producers::on_marker(std::int64_t producer_id, std::int16_t epoch
   }
 }
 
-void partition_producers::replay(record::batch_header_view b) {
-  if (b.producer_id() < 0) return;
-  if (b.is_control()) {
-    on_marker(b.producer_id(), b.producer_epoch());
-    return;
-  }
-  on_append(b.producer_id(), b.producer_epoch(), b.base_sequence(),
-            last_sequence(b.base_sequence(), b.last_offset_delta()), b.base_offset(), b.last_offset());
-}
-
 void partition_producers::replay(const log::batch_info& b) {
   if (b.producer_id < 0) return;
   if (b.is_control()) {

@@ -67,8 +67,6 @@ class partition_producers {
   // Records a transaction marker written for the producer.
   void on_marker(std::int64_t producer_id, std::int16_t epoch);
   // Replays one stored batch (data or control) at its stored base offset.
-  void replay(record::batch_header_view b);
-  // The same from a stored batch's header fields (the log's header-only scan).
   void replay(const log::batch_info& b);
 
   const std::map<std::int64_t, producer_entry>& entries() const { return entries_; }
