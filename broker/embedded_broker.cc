@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "broker/broker.h"
+#include "broker/log/thread_name.h"
 
 namespace eddy::broker {
 
@@ -37,7 +38,10 @@ embedded_broker::embedded_broker(embedded_broker_options options) : impl_(std::m
   impl_->b = std::make_unique<broker>(cfg);
   if (auto err = impl_->b->start()) throw std::runtime_error("embedded_broker: " + *err);
   impl_->bootstrap = impl_->b->advertised_host() + ":" + std::to_string(impl_->b->advertised_port());
-  impl_->loop = std::thread([b = impl_->b.get()] { b->run(); });
+  impl_->loop = std::thread([b = impl_->b.get()] {
+    log::name_this_thread("eddy-loop");
+    b->run();
+  });
 }
 
 embedded_broker::~embedded_broker() {

@@ -1,4 +1,5 @@
 #include "broker/log/cleaner.h"
+#include "broker/log/thread_name.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -294,6 +295,7 @@ void background_cleaner::submit(clean_job job, done_fn done) {
 }
 
 void background_cleaner::run() {
+  name_this_thread("eddy-cleaner");
   while (true) {
     std::optional<std::pair<clean_job, done_fn>> work;
     {

@@ -1,4 +1,5 @@
 #include "broker/log/flusher.h"
+#include "broker/log/thread_name.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -30,6 +31,7 @@ std::uint64_t flusher::rounds() const {
 }
 
 void flusher::run() {
+  name_this_thread("eddy-flusher");
   while (true) {
     std::deque<request> batch;
     {

@@ -1,4 +1,5 @@
 #include "broker/log/write_behind.h"
+#include "broker/log/thread_name.h"
 
 #include <utility>
 #include <vector>
@@ -60,6 +61,7 @@ std::uint64_t write_behind::completed() const {
 }
 
 void write_behind::run() {
+  name_this_thread("eddy-writer");
   std::vector<job> merged;  // the job written, then those it absorbed, in queue order
   while (true) {
     merged.clear();
