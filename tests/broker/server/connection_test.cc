@@ -1,10 +1,17 @@
 // The server's handling of framing and bad input: pipelined responses in request order,
-// KIP-511 ApiVersions fallback, and closing only the offending connection for oversized,
-// negative, truncated or garbled frames and unknown APIs.
+// KIP-511 ApiVersions fallback, closing only the offending connection for oversized,
+// negative, truncated or garbled frames and unknown APIs, and large frames that arrive in
+// pieces of every size (both the whole-buffer and the growing read paths).
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
 
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/all.h"
+#include "core/record/batch_builder.h"
+#include "core/record/batch_reader.h"
 #include "eddy/broker/embedded_broker.h"
 #include "tests/support/raw_client.h"
 
@@ -129,6 +136,118 @@ TEST(connection_test, bad_frames_close_only_that_connection) {
   auto again = good.call<protocol::api_versions_response>(protocol::api_versions_request{}, 3);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->error_code, 0);
+}
+
+// A produce request of `records` values of `value_bytes` each for partition 0 of `topic`.
+protocol::produce_request big_produce(const std::string& topic, int records, std::size_t value_bytes, char fill) {
+  record::batch_builder bb;
+  std::string value(value_bytes, fill);
+  // Current timestamps: 1970 ones would roll the segment and let time retention drop it.
+  std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int i = 0; i < records; ++i) {
+    value[0] = char('a' + i % 26);
+    bb.add(now_ms + i, std::string_view("k"), std::string_view(value));
+  }
+  protocol::produce_request p;
+  p.acks = -1;
+  p.timeout_ms = 5000;
+  auto& t = p.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.push_back({0, std::move(bb.build().value())});
+  return p;
+}
+
+// Frames of 0.9 MB (one whole buffer) and 3 MB (grown as it arrives) sent in pieces of
+// random sizes with pauses, the last byte alone after a pause, and a small request right
+// behind in the same write: each is answered, and every record reads back.
+TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole) {
+  embedded_broker b{embedded_broker_options{{}, "127.0.0.1:0", {{"message.max.bytes", "8388608"}}}};
+  test::raw_client c(port_of(b));
+  protocol::create_topics_request ct;
+  ct.topics.push_back({"big", 1, 1, {}, {}});
+  ct.timeout_ms = 1000;
+  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+
+  std::mt19937 rng(7);
+  std::int64_t expected_records = 0;
+  std::int32_t corr = 10;
+  struct shape {
+    int records;
+    char fill;
+    bool in_pieces;  // else: the rest in one write, and the small request alone after a pause
+  };
+  for (auto [records, fill, in_pieces] : {shape{900, 'x', true}, shape{3000, 'y', true}, shape{900, 'z', false}}) {
+    protocol::request_header h{0, 7, corr, std::string("pieces")};
+    bytes frame = protocol::encode_request_frame(h, big_produce("big", records, 1000, fill));
+    protocol::request_header h2{18, 3, corr + 1, std::string("pieces")};
+    bytes behind = protocol::encode_request_frame(h2, protocol::api_versions_request{});
+    std::size_t at = 0;
+    auto send_upto = [&](std::size_t end) {
+      ASSERT_TRUE(c.send_bytes(bytes(frame.begin() + std::ptrdiff_t(at), frame.begin() + std::ptrdiff_t(end))));
+      at = end;
+    };
+    send_upto(4);  // the size alone
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    send_upto(70000);  // past the first chunk
+    if (in_pieces) {
+      while (frame.size() - at > 1) {
+        std::size_t piece = std::min<std::size_t>(frame.size() - 1 - at, 1 + rng() % 150000);
+        send_upto(at + piece);
+        if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 30));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      bytes last = {frame.back()};
+      last.insert(last.end(), behind.begin(), behind.end());
+      ASSERT_TRUE(c.send_bytes(last));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      send_upto(frame.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      ASSERT_TRUE(c.send_bytes(behind));  // a small frame alone: read at once, whatever came before
+    }
+
+    auto resp = c.read_frame(10000);
+    ASSERT_TRUE(resp) << records;
+    protocol::reader r(resp->data(), resp->size());
+    EXPECT_EQ(r.read_int32(), corr);
+    protocol::produce_response pr;
+    pr.decode(r, 7);
+    ASSERT_EQ(pr.responses.size(), 1u);
+    EXPECT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
+    EXPECT_EQ(pr.responses[0].partition_responses[0].base_offset, expected_records);
+    expected_records += records;
+    auto small = c.read_frame(5000);
+    ASSERT_TRUE(small) << "the request behind the large frame was not answered";
+    protocol::reader r2(small->data(), small->size());
+    EXPECT_EQ(r2.read_int32(), corr + 1);
+    corr += 2;
+  }
+
+  // Everything reads back (the fetch returns whole batches whose CRCs the reader checks).
+  std::int64_t next = 0;
+  while (next < expected_records) {
+    protocol::fetch_request f;
+    f.replica_id = -1;
+    f.max_wait_ms = 0;
+    f.min_bytes = 1;
+    f.max_bytes = 16 << 20;
+    f.topics.push_back({"big", {{0, -1, next, -1, 16 << 20}}});
+    auto fr = c.call<protocol::fetch_response>(f, 11);
+    ASSERT_TRUE(fr);
+    auto& pd = fr->responses[0].partitions[0];
+    ASSERT_EQ(pd.error_code, 0) << "at offset " << next << ", high watermark " << pd.high_watermark << ", log start " << pd.log_start_offset;
+    ASSERT_TRUE(pd.records && !pd.records->empty()) << "at offset " << next;
+    record::batch_splitter split(*pd.records);
+    record::byte_span batch;
+    while (split.next(batch)) {
+      ASSERT_TRUE(record::check_batch(batch).ok()) << "at offset " << next;
+      record::batch_header_view v{batch.data()};
+      ASSERT_EQ(v.base_offset(), next);
+      next = v.last_offset() + 1;
+    }
+  }
+  EXPECT_EQ(next, expected_records);
 }
 
 }  // namespace
