@@ -26,8 +26,10 @@ std::uint16_t port_of(const embedded_broker& b) {
 }
 
 bytes frame_of(std::initializer_list<std::uint8_t> body, std::int32_t size) {
-  bytes b = {std::uint8_t(size >> 24), std::uint8_t(size >> 16), std::uint8_t(size >> 8), std::uint8_t(size)};
-  b.insert(b.end(), body);
+  bytes b;
+  b.reserve(4 + body.size());  // (built by push_back: GCC 12 misreports insert into a 4-byte vector)
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(std::uint8_t(std::uint32_t(size) >> shift));
+  for (std::uint8_t x : body) b.push_back(x);
   return b;
 }
 
