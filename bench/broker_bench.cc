@@ -181,7 +181,10 @@ result produce(const std::string& bootstrap, const std::string& topic, long n, s
   return {secs, n, double(n) * double(size), {}, broker_cpu, client_cpu};
 }
 
-bool incomplete = false;  // a consume step fell short: the run ends with exit status 1
+// A consume step against Eddy fell short: the run ends with exit status 1. (The mock's
+// consumer is known to be slow, a few thousand records per second, so a shortfall there
+// is only reported.)
+bool incomplete = false;
 
 result consume(const std::string& bootstrap, const std::string& topic, long n) {
   rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap,
@@ -210,7 +213,6 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
   rd_kafka_destroy(c);
   result r{secs, got, bytes, {}};
   r.note = got < n ? fmt::format("  INCOMPLETE: {} of {} records within 20 s", got, n) : "";
-  if (got < n) incomplete = true;
   return r;
 }
 
@@ -320,9 +322,10 @@ void run_suite(const std::string& target, const std::string& name, const std::st
   if (o.do_consume) {
     // The warm-up record makes each topic one longer than n.
     auto c1 = consume(bootstrap, "b-small-1", o.small + 1);
+    auto c2 = consume(bootstrap, "b-large-1", o.large + 1);
+    if (target == "eddy" && (c1.count < o.small + 1 || c2.count < o.large + 1)) incomplete = true;
     fmt::print("  consume 100 B          {}\n", c1.line());
     note(target, "consume 100 B         ", c1.count / c1.seconds);
-    auto c2 = consume(bootstrap, "b-large-1", o.large + 1);
     fmt::print("  consume 1 KB           {}\n", c2.line());
     note(target, "consume 1 KB          ", c2.count / c2.seconds);
     std::fflush(stdout);
@@ -433,6 +436,6 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("total {:.1f} s\n", std::chrono::duration<double>(clock_type::now() - t0).count());
-  if (incomplete) die("a consume step did not read every record (see INCOMPLETE above)");
+  if (incomplete) die("a consume step against Eddy did not read every record (see INCOMPLETE above)");
   return 0;
 }
