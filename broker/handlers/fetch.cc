@@ -8,6 +8,8 @@
 // kept: every response has session_id 0, which clients treat as "sessionless".
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "broker/server/fetch_waiters.h"
@@ -41,6 +43,9 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
     for (const auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.partition_index = p.partition;
+      // Never null, errors included (as Kafka answers): librdkafka fails the whole
+      // response on a record set size of -1 ("invalid MessageSetSize").
+      pr.records = protocol::bytes{};
       pr.high_watermark = -1;
       pr.last_stable_offset = -1;
       pr.log_start_offset = -1;
@@ -77,6 +82,9 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
       }
       auto r = pl->read(p.fetch_offset, std::int32_t(std::max<std::int64_t>(limit, 1)), upper);
       if (!r) {
+        if (r.error().code != error_code::offset_out_of_range)
+          fmt::print(stderr, "eddy-broker: fetch {}-{} at offset {} failed: {}\n", t.topic, p.partition, p.fetch_offset,
+                     r.error().message);
         pr.error_code = code(r.error().code);
         out.errors = true;
         continue;

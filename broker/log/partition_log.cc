@@ -371,11 +371,9 @@ result<void> partition_log::recover_segments(const std::vector<std::int64_t>& ba
       cut = true;
     }
     next = (*s)->next_offset();
-    if ((*s)->empty() && i + 1 < bases.size() && !cut) {
-      // An empty segment in the middle carries nothing; later segments define the offsets.
-      (void)(*s)->remove_files();
-      continue;
-    }
+    // An empty segment (all its records superseded by compaction) is kept, as Kafka keeps
+    // it: dropping the first one would move the log start offset, and consumers reading
+    // from an offset in its range would get OFFSET_OUT_OF_RANGE instead of the next batch.
     segments_.emplace(base, std::move(*s));
   }
   dir_dirty_ = true;

@@ -10,6 +10,15 @@
                    once, at the offset it was acknowledged with, in order.
   kill9_acked_large  the same with 1 KB records in batches of about 1 MB, which the broker
                    writes with O_DIRECT on its write-behind thread.
+  kill9_compaction a compacted topic with small segments, so the background cleaner runs
+                   all the time, is written with keyed records (acks=all) while the broker
+                   is killed with SIGKILL, each time as soon as a compaction pass has files
+                   on disk (.cleaned being written, or .swap being put in place); after
+                   every restart the log is checked: offsets only grow, no record is
+                   duplicated or reordered within its key, every acknowledged record is
+                   either still at its offset or was removed only because a later record
+                   of the same key is there, and the latest acknowledged value of every key
+                   is readable.
 """
 import json
 import os
@@ -168,8 +177,138 @@ def kill9_acked(path, pad, min_acked, producer):
         b.cleanup()
 
 
+def case_kill9_compaction(path):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    topic = "compacted"
+    b = Broker(path, settings={"num.partitions": "1", "log.cleanup.policy": "compact",
+                               "log.segment.bytes": "65536"})
+    part_dir = os.path.join(b.data_dir, "%s-0" % topic)
+    keys = ["k%03d" % k for k in range(150)]
+    acked = {}  # offset -> (key, seq), over every cycle
+    lock = threading.Lock()
+    seq = [0]
+    caught = {"cleaned": 0, "swap": 0, "other": 0}
+
+    def read_all():
+        cons = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                         "fetch.wait.max.ms": 50, "auto.offset.reset": "error"})
+        lo, hi = cons.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        cons.assign([TopicPartition(topic, 0, 0)])
+        got = []
+        deadline = time.time() + 60
+        while (not got or got[-1][0] < hi - 1) and time.time() < deadline:
+            for m in cons.consume(1000, 0.5):
+                if m.error() is not None:
+                    raise AssertionError("reading back: %s (read %d records, last offset %s, watermarks %d..%d)"
+                                         % (m.error(), len(got), got[-1][0] if got else None, lo, hi))
+                else:
+                    k, s_, _ = m.value().decode().split("-", 2)
+                    if m.key().decode() != k:
+                        raise AssertionError("offset %d: key %r with value of key %r" % (m.offset(), m.key(), k))
+                    got.append((m.offset(), k, int(s_)))
+        cons.close()
+        return lo, hi, got
+
+    def check(cycle):
+        lo, hi, got = read_all()
+        offsets = [o for o, _, _ in got]
+        if offsets != sorted(set(offsets)) or (offsets and offsets[-1] != hi - 1):
+            raise AssertionError("cycle %d: offsets not increasing up to the high watermark %d" % (cycle, hi))
+        at = {o: (k, s_) for o, k, s_ in got}
+        latest = {}  # key -> (offset, seq) of the last stored record
+        seen = set()
+        for o, k, s_ in got:
+            if (k, s_) in seen:
+                raise AssertionError("cycle %d: record %s-%d stored twice" % (cycle, k, s_))
+            seen.add((k, s_))
+            if k in latest and latest[k][1] >= s_:
+                raise AssertionError("cycle %d: key %s goes back from seq %d to %d" % (cycle, k, latest[k][1], s_))
+            latest[k] = (o, s_)
+        with lock:
+            acked_now = dict(acked)
+        for o, (k, s_) in acked_now.items():
+            if o in at:
+                if at[o] != (k, s_):
+                    raise AssertionError("cycle %d: offset %d holds %r, acknowledged as %r" % (cycle, o, at[o], (k, s_)))
+            elif k not in latest or latest[k][1] <= s_:
+                raise AssertionError("cycle %d: acknowledged %s-%d at offset %d is gone with nothing later for its key"
+                                     " (%d records read from offset %s, watermarks %d..%d)"
+                                     % (cycle, k, s_, o, len(got), offsets[0] if offsets else None, lo, hi))
+        return hi, len(got)
+
+    try:
+        b.start()
+        for cycle in range(4):
+            prod = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "enable.idempotence": False,
+                             "max.in.flight.requests.per.connection": 1, "message.timeout.ms": 5000,
+                             "retries": 0, "linger.ms": 2, "compression.type": "none"})
+
+            def on_delivery(err, msg):
+                if err is None:
+                    k, s_, _ = msg.value().decode().split("-", 2)
+                    with lock:
+                        acked[msg.offset()] = (k, int(s_))
+
+            stop = threading.Event()
+
+            def killer():
+                # Kill as soon as a compaction pass has files on disk, else after 15 s.
+                want = ".swap" if cycle % 2 else ".cleaned"
+                deadline = time.time() + 15
+                started = time.time()
+                while time.time() < deadline:
+                    try:
+                        names = os.listdir(part_dir)
+                    except FileNotFoundError:
+                        names = []
+                    hit = next((n for n in names if n.endswith(".cleaned") or n.endswith(".swap")), None)
+                    if hit and (hit.endswith(want) or time.time() - started > 8):
+                        caught["swap" if hit.endswith(".swap") else "cleaned"] += 1
+                        break
+                    time.sleep(0.0005)
+                else:
+                    caught["other"] += 1
+                b.kill()
+                stop.set()
+
+            t = threading.Thread(target=killer)
+            t.start()
+            while not stop.is_set():
+                k = keys[seq[0] % len(keys)] if seq[0] % 3 else keys[(seq[0] * 7) % 10]  # some keys are hot
+                try:
+                    prod.produce(topic, key=k.encode(), value=("%s-%d-%s" % (k, seq[0], "v" * 300)).encode(),
+                                 partition=0, on_delivery=on_delivery)
+                    seq[0] += 1
+                except BufferError:
+                    prod.poll(0.01)
+                    continue
+                if seq[0] % 50 == 0:
+                    prod.poll(0)
+            t.join()
+            prod.flush(10)
+            b.start()
+            try:
+                hi, stored = check(cycle)
+            except AssertionError:
+                print("broker output (last 40 lines):\n" + "\n".join(b.output[-40:]))
+                raise
+            print("cycle %d: produced %d, acknowledged %d, high watermark %d, stored %d" % (
+                cycle, seq[0], len(acked), hi, stored))
+        # Leftover .cleaned/.swap files are gone after the restart (recovered or discarded).
+        if stored >= hi:
+            raise AssertionError("nothing was compacted (%d records stored of %d)" % (stored, hi))
+        if caught["cleaned"] + caught["swap"] == 0:
+            raise AssertionError("no kill landed during a compaction pass: %r" % caught)
+        print("kills during compaction: %r" % caught)
+        if b.stop() != 0:
+            raise AssertionError("unclean exit")
+    finally:
+        b.cleanup()
+
+
 CASES = {"restart_sigterm": case_restart_sigterm, "kill9_acked": case_kill9_acked,
-         "kill9_acked_large": case_kill9_acked_large}
+         "kill9_acked_large": case_kill9_acked_large, "kill9_compaction": case_kill9_compaction}
 
 if __name__ == "__main__":
     run_cases(CASES)

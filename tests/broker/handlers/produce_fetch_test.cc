@@ -124,6 +124,14 @@ TEST_F(produce_fetch_test, per_partition_errors) {
   // Fetch beyond the end.
   f = c_.call<protocol::fetch_response>(fetch_of("t", 42), 11);
   EXPECT_EQ(f->responses[0].partitions[0].error_code, std::int16_t(error_code::offset_out_of_range));
+  // An errored partition still carries an empty record set, never a null one: librdkafka
+  // rejects the whole response on a record set size of -1 ("invalid MessageSetSize").
+  ASSERT_TRUE(f->responses[0].partitions[0].records.has_value());
+  EXPECT_TRUE(f->responses[0].partitions[0].records->empty());
+  auto unknown = fetch_of("nope", 0);
+  f = c_.call<protocol::fetch_response>(unknown, 11);
+  EXPECT_EQ(f->responses[0].partitions[0].error_code, std::int16_t(error_code::unknown_topic_or_partition));
+  EXPECT_TRUE(f->responses[0].partitions[0].records.has_value());
 }
 
 TEST_F(produce_fetch_test, long_poll_returns_when_data_arrives) {

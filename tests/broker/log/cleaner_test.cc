@@ -107,6 +107,41 @@ TEST(cleaner, keeps_latest_value_per_key_and_preserves_offsets) {
   EXPECT_EQ((*again)->high_watermark(), 30);
 }
 
+// A segment whose every record is superseded is rewritten empty. It stays in the log (as
+// in Kafka), so the log start offset does not move: a consumer reading from 0, or from a
+// committed offset inside the emptied range, is not told OFFSET_OUT_OF_RANGE. That holds
+// after a clean reopen, after recovery from the recovery point and after full recovery
+// (what an interrupted compaction swap leads to).
+TEST(cleaner, segments_emptied_by_compaction_keep_the_log_start_offset_through_recovery) {
+  temp_dir d;
+  auto log = compacted_log(d.path() / "t-0");
+  for (int round = 0; round < 6; ++round) put(*log, {{"a", "a" + std::to_string(round)}, {"b", "b" + std::to_string(round)}});
+  for (int round = 0; round < 6; ++round) put(*log, {{"c" + std::to_string(round), "x"}, {"a", "last"}, {"b", "last"}});
+  ASSERT_TRUE(clean_partition(*log, 2000, 1 << 30).ok());
+  std::size_t emptied = 0;
+  for (auto it = log->segments().begin(); std::next(it) != log->segments().end(); ++it) emptied += it->second->empty();
+  ASSERT_GE(emptied, 2u) << "the premise: compaction emptied the first segments";
+  ASSERT_TRUE(log->segments().begin()->second->empty());
+  EXPECT_EQ(log->log_start_offset(), 0);
+  auto recs = all_records(*log);
+  auto first = log->read(0, 1, log->high_watermark());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->first_offset, recs.front().offset);
+
+  for (int how = 0; how < 3; ++how) {  // clean reopen, recovery point, full recovery
+    log.reset();
+    if (how == 2) std::filesystem::remove(d.path() / "t-0" / "recovery-point");
+    auto again = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, how == 0);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    log = std::move(*again);
+    EXPECT_EQ(log->log_start_offset(), 0) << how;
+    EXPECT_EQ(all_records(*log), recs) << how;
+    auto r = log->read(0, 1, log->high_watermark());
+    ASSERT_TRUE(r.ok()) << how << ": " << r.error().message;
+    EXPECT_EQ(r->first_offset, recs.front().offset) << how;
+  }
+}
+
 TEST(cleaner, removes_tombstones_after_delete_retention) {
   temp_dir d;
   auto log = compacted_log(d.path() / "t-0");
