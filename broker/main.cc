@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include "broker/broker.h"
 
@@ -36,6 +37,20 @@ void usage(std::FILE* out) {
              "  --help                  this text\n"
              "\n"
              "SIGTERM or SIGINT shuts the broker down cleanly.\n");
+}
+
+// Every segment keeps four files open (log and three indexes), so a broker with a few
+// hundred partitions passes the common soft limit of 1024 descriptors. Like servers that
+// expect many files, raise the soft limit to the hard one; past it, creating a partition
+// fails with KAFKA_STORAGE_ERROR ("Too many open files") and the broker stays up.
+void raise_open_files_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  rlimit want = lim;
+  want.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &want) != 0)
+    fmt::print(stderr, "eddy-broker: could not raise the open-files limit from {} to {}; with many partitions, "
+                       "raise it (ulimit -n)\n", lim.rlim_cur, lim.rlim_max);
 }
 
 }  // namespace
@@ -82,6 +97,7 @@ int main(int argc, char** argv) {
   }
   if (cfg.data_dir.empty()) return fail("no data directory: pass --data-dir DIR");
 
+  raise_open_files_limit();
   eddy::broker::broker b(cfg);
   if (auto err = b.start()) {
     fmt::print(stderr, "eddy-broker: {}\n", *err);

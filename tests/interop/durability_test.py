@@ -19,6 +19,9 @@
                    either still at its offset or was removed only because a later record
                    of the same key is there, and the latest acknowledged value of every key
                    is readable.
+  open_files_limit started with a soft open-files limit of 256, the broker raises it to
+                   the hard limit, so 120 partitions (four open files each) can be created
+                   and written with confluent-kafka.
 """
 import json
 import os
@@ -307,8 +310,47 @@ def case_kill9_compaction(path):
         b.cleanup()
 
 
+def case_open_files_limit(path):
+    import resource
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        print("SKIP: hard open-files limit %d is too low to show anything" % hard)
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the broker
+    b = Broker(path)
+    try:
+        b.start()
+        with open("/proc/%d/limits" % b.proc.pid) as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        broker_soft = line.split()[3]
+        want = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+        if broker_soft != want:
+            raise AssertionError("broker's soft open-files limit is %s, want %s" % (broker_soft, want))
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        for t, fut in admin.create_topics([NewTopic("wide", 120, 1)]).items():
+            fut.result(30)
+        prod = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+        for p in range(120):
+            prod.produce("wide", value=b"v%d" % p, partition=p)
+        if prod.flush(30) != 0:
+            raise AssertionError("not every record was delivered")
+        fds = len(os.listdir("/proc/%d/fd" % b.proc.pid))
+        if fds <= 256:
+            raise AssertionError("only %d descriptors open: the test shows nothing" % fds)
+        print("broker runs with %d open descriptors (soft limit raised to %s)" % (fds, broker_soft))
+        if b.stop() != 0:
+            raise AssertionError("unclean exit")
+    finally:
+        b.cleanup()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 CASES = {"restart_sigterm": case_restart_sigterm, "kill9_acked": case_kill9_acked,
-         "kill9_acked_large": case_kill9_acked_large, "kill9_compaction": case_kill9_compaction}
+         "kill9_acked_large": case_kill9_acked_large, "kill9_compaction": case_kill9_compaction,
+         "open_files_limit": case_open_files_limit}
 
 if __name__ == "__main__":
     run_cases(CASES)
