@@ -1,8 +1,8 @@
 #include "broker/log/cleaner.h"
-#include "broker/log/thread_name.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <unordered_map>
 
@@ -10,6 +10,7 @@
 
 #include "core/record/batch_builder.h"
 #include "core/record/batch_reader.h"
+#include "broker/log/thread_name.h"
 
 namespace eddy::broker::log {
 
@@ -20,6 +21,10 @@ namespace {
 // Bound on distinct keys held by one pass; the dirty range stops at a segment boundary
 // once it is reached (the rest is handled by the next pass).
 constexpr std::size_t max_keys_per_pass = 4'000'000;
+
+// Largest offset span of one merged segment (its offset index stores 32-bit relative
+// offsets; Kafka keeps the same bound).
+constexpr std::int64_t max_group_offset_span = std::numeric_limits<std::int32_t>::max();
 
 struct range {
   std::vector<std::shared_ptr<segment>> segments;  // cleanable, in offset order
@@ -140,104 +145,122 @@ result<clean_output> run_clean(const clean_job& job) {
   std::unordered_map<std::int64_t, bool> txn_data_since_marker;  // producer id -> retained data
   std::int64_t budget = job.budget_bytes;
   bool completed = true;
-  for (const auto& original : job.segments) {
-    const segment* s = original.get();
+  std::size_t i = 0;
+  while (i < job.segments.size()) {
     if (budget <= 0) {
       completed = false;
       break;
     }
-    std::int64_t base = s->base_offset();
+    // A group of consecutive segments, rewritten into one: their sizes sum to at most
+    // segment.bytes (Kafka's grouping), so segments that compaction has shrunk merge on
+    // later passes instead of piling up (four open files each). The offset indexes hold
+    // offsets relative to the base as 32 bits, which bounds a group's offset span.
+    std::int64_t base = job.segments[i]->base_offset();
+    std::uint64_t group_bytes = job.segments[i]->size();
+    std::size_t j = i + 1;
+    while (j < job.segments.size() &&
+           group_bytes + job.segments[j]->size() <= std::uint64_t(std::max<std::int64_t>(job.config.segment_bytes, 0)) &&
+           job.ends[j] - base <= max_group_offset_span) {
+      group_bytes += job.segments[j]->size();
+      ++j;
+    }
     auto fresh = segment::create(job.dir, base, ".cleaned");
     if (!fresh) return fresh.error();
     segment& out = **fresh;
-    std::vector<batch_info> batches;
-    if (auto e = s->for_each_batch(0, [&](const batch_info& b) {
-          batches.push_back(b);
-          return true;
-        });
-        !e)
-      return e.error();
-    bool changed = false;
-    for (const auto& b : batches) {
-      auto bytes = s->read_bytes(b.position, b.size);
-      if (!bytes) return bytes.error();
-      stats.bytes_read += b.size;
-      if (b.is_control()) {
-        bool needed = txn_data_since_marker[b.producer_id];
-        txn_data_since_marker[b.producer_id] = false;
-        if (!needed && b.max_timestamp < horizon) {
+    bool changed = j - i > 1;  // merging is a change even when every record survives
+    for (std::size_t k = i; k < j; ++k) {
+      const segment* s = job.segments[k].get();
+      std::vector<batch_info> batches;
+      if (auto e = s->for_each_batch(0, [&](const batch_info& b) {
+            batches.push_back(b);
+            return true;
+          });
+          !e)
+        return e.error();
+      for (const auto& b : batches) {
+        auto bytes = s->read_bytes(b.position, b.size);
+        if (!bytes) return bytes.error();
+        stats.bytes_read += b.size;
+        if (b.is_control()) {
+          bool needed = txn_data_since_marker[b.producer_id];
+          txn_data_since_marker[b.producer_id] = false;
+          if (!needed && b.max_timestamp < horizon) {
+            changed = true;
+            continue;
+          }
+          if (!needed) next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
+          if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
+          continue;
+        }
+        if (is_aborted(job, b)) {
+          stats.records_removed += std::uint64_t(record::batch_header_view{bytes->data()}.record_count());
           changed = true;
           continue;
         }
-        if (!needed) next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
-        if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
-        continue;
-      }
-      if (is_aborted(job, b)) {
-        stats.records_removed += std::uint64_t(record::batch_header_view{bytes->data()}.record_count());
-        changed = true;
-        continue;
-      }
-      auto reader = record::batch_reader::open(*bytes);
-      if (!reader) return record_error(job, b, reader.error());
-      std::vector<record::record> keep;
-      std::int32_t total = 0;
-      for (const record::record& rec : *reader) {
-        ++total;
-        if (rec.key) {
-          auto it = latest.find(std::string(*rec.key));
-          if (it != latest.end() && it->second > rec.offset) continue;  // superseded
-          if (!rec.value) {
-            if (b.max_timestamp < horizon) continue;  // expired tombstone
-            next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
+        auto reader = record::batch_reader::open(*bytes);
+        if (!reader) return record_error(job, b, reader.error());
+        std::vector<record::record> keep;
+        std::int32_t total = 0;
+        for (const record::record& rec : *reader) {
+          ++total;
+          if (rec.key) {
+            auto it = latest.find(std::string(*rec.key));
+            if (it != latest.end() && it->second > rec.offset) continue;  // superseded
+            if (!rec.value) {
+              if (b.max_timestamp < horizon) continue;  // expired tombstone
+              next_expiry = std::min(next_expiry, b.max_timestamp + job.config.delete_retention_ms);
+            }
           }
+          keep.push_back(rec);
         }
-        keep.push_back(rec);
-      }
-      stats.records_removed += std::uint64_t(total) - keep.size();
-      if (keep.empty()) {
+        stats.records_removed += std::uint64_t(total) - keep.size();
+        if (keep.empty()) {
+          changed = true;
+          continue;
+        }
+        if (b.is_transactional()) txn_data_since_marker[b.producer_id] = true;
+        if (std::int32_t(keep.size()) == total) {
+          if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
+          continue;
+        }
         changed = true;
-        continue;
+        record::batch_header_view h = reader->header();
+        record::batch_builder builder({.codec = h.codec(),
+                                       .base_offset = h.base_offset(),
+                                       .partition_leader_epoch = h.partition_leader_epoch(),
+                                       .producer_id = h.producer_id(),
+                                       .producer_epoch = h.producer_epoch(),
+                                       .base_sequence = h.base_sequence(),
+                                       .transactional = h.is_transactional(),
+                                       .control = false,
+                                       .log_append_time = h.log_append_time()});
+        for (const auto& rec : keep) {
+          std::vector<record::record_header> headers(rec.headers.begin(), rec.headers.end());
+          builder.add_at(rec.offset_delta, rec.timestamp, rec.key, rec.value, headers);
+        }
+        auto built = builder.build();
+        if (!built) return record_error(job, b, built.error());
+        if (auto e = out.append(*built, job.config.index_interval_bytes); !e) return e.error();
       }
-      if (b.is_transactional()) txn_data_since_marker[b.producer_id] = true;
-      if (std::int32_t(keep.size()) == total) {
-        if (auto e = out.append(*bytes, job.config.index_interval_bytes); !e) return e.error();
-        continue;
-      }
-      changed = true;
-      record::batch_header_view h = reader->header();
-      record::batch_builder builder({.codec = h.codec(),
-                                     .base_offset = h.base_offset(),
-                                     .partition_leader_epoch = h.partition_leader_epoch(),
-                                     .producer_id = h.producer_id(),
-                                     .producer_epoch = h.producer_epoch(),
-                                     .base_sequence = h.base_sequence(),
-                                     .transactional = h.is_transactional(),
-                                     .control = false,
-                                     .log_append_time = h.log_append_time()});
-      for (const auto& rec : keep) {
-        std::vector<record::record_header> headers(rec.headers.begin(), rec.headers.end());
-        builder.add_at(rec.offset_delta, rec.timestamp, rec.key, rec.value, headers);
-      }
-      auto built = builder.build();
-      if (!built) return record_error(job, b, built.error());
-      if (auto e = out.append(*built, job.config.index_interval_bytes); !e) return e.error();
+      for (const auto& e : s->txn_index().entries())
+        if (auto a = out.txn_index().append(e); !a) return a.error();
     }
+    budget -= std::int64_t(group_bytes);
     if (!changed) {
       // Nothing to drop: keep the original. (Not out.remove_files(): that would name the
       // original files, not the ".cleaned" ones.)
       fresh->reset();
       remove_cleaned_files(job.dir, base);
-      budget -= std::int64_t(s->size());
+      i = j;
       continue;
     }
-    for (const auto& e : s->txn_index().entries())
-      if (auto a = out.txn_index().append(e); !a) return a.error();
     if (auto e = out.seal(); !e) return e.error();
     if (auto e = out.sync_all(); !e) return e.error();
-    budget -= std::int64_t(s->size());
     stats.bytes_written += out.size();
-    result.replacements.push_back({original, std::move(*fresh)});
+    result.replacements.push_back(
+        {std::vector<std::shared_ptr<segment>>(job.segments.begin() + std::ptrdiff_t(i), job.segments.begin() + std::ptrdiff_t(j)),
+         std::move(*fresh)});
+    i = j;
   }
   result.map_end = map_end;
   result.next_expiry = next_expiry;
@@ -248,22 +271,39 @@ result<clean_output> run_clean(const clean_job& job) {
 result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
   bool completed = out.completed;
   for (auto& r : out.replacements) {
-    std::int64_t base = r.original->base_offset();
-    auto it = log.segments().find(base);
-    if (it == log.segments().end() || it->second != r.original) {
+    std::int64_t base = r.originals.front()->base_offset();
+    bool still_there = std::all_of(r.originals.begin(), r.originals.end(), [&](const std::shared_ptr<segment>& o) {
+      auto it = log.segments().find(o->base_offset());
+      return it != log.segments().end() && it->second == o;
+    });
+    if (!still_there) {
       // Deleted (retention) or replaced meanwhile: this rewrite no longer applies.
       r.fresh.reset();
       remove_cleaned_files(log.dir(), base);
       completed = false;
       continue;
     }
-    // Swap: ".cleaned" -> ".swap" (a finished replacement), then over the originals.
+    // Swap, so that a crash at any point leaves a log that recovers to either the old
+    // segments or the rewrite (partition_log::load):
+    //   1. ".cleaned" -> ".swap": the rewrite is complete and replaces its group;
+    //   2. the group's other segments are deleted (at startup, a ".swap" is renamed into
+    //      place and full recovery drops whatever original segment starts below its end;
+    //      one that starts at or after it holds only records the rewrite superseded);
+    //   3. ".swap" over the first segment's files.
     if (auto e = r.fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
     if (auto e = sync_directory(log.dir()); !e) return e.error();
+    if (r.originals.size() > 1) {
+      for (std::size_t k = 1; k < r.originals.size(); ++k)
+        if (auto e = r.originals[k]->remove_files(); !e) return e.error();
+      if (auto e = sync_directory(log.dir()); !e) return e.error();
+    }
     if (auto e = r.fresh->rename_files(".swap", ""); !e) return e.error();
     if (auto e = sync_directory(log.dir()); !e) return e.error();
     ++out.stats.segments_rewritten;
-    log.replace_segment(base, std::move(r.fresh));
+    out.stats.segments_merged += r.originals.size() - 1;
+    std::vector<std::int64_t> dropped;
+    for (std::size_t k = 1; k < r.originals.size(); ++k) dropped.push_back(r.originals[k]->base_offset());
+    log.replace_segments(base, std::move(r.fresh), dropped);
   }
   if (completed) {
     log.set_cleaned_up_to(std::max(log.cleaned_up_to(), out.map_end));

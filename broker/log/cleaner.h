@@ -8,8 +8,10 @@
 //      timestamp is older than min.compaction.lag.ms.
 //   2. Key map: key -> latest offset, over the dirty part of that range (from the offset
 //      the last completed pass reached). Aborted transactional batches are ignored.
-//   3. Each cleanable segment is rewritten, in offset order, into "<base>.*.cleaned" files,
-//      then swapped in (rename to ".swap", then over the originals; a crash mid-swap is
+//   3. The cleanable segments are taken in offset order in groups whose sizes sum to at
+//      most segment.bytes (as Kafka groups them), and each group is rewritten into one
+//      segment, "<first base>.*.cleaned" files, then swapped in (rename to ".swap", delete
+//      the group's other segments, then over the first one's files; a crash mid-swap is
 //      finished at startup by partition_log). A record is kept when no later offset has
 //      its key. A kept tombstone (null value) is dropped once its batch is older than
 //      delete.retention.ms. Batches of aborted transactions are dropped entirely.
@@ -51,7 +53,8 @@ namespace eddy::broker::log {
 struct clean_stats {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
-  std::uint64_t segments_rewritten = 0;
+  std::uint64_t segments_rewritten = 0;  // rewrites swapped in (one per group)
+  std::uint64_t segments_merged = 0;     // segments that disappeared into a rewrite of their group
   std::uint64_t records_removed = 0;
   bool pass_completed = false;
 };
@@ -76,8 +79,8 @@ struct clean_job {
 
 struct clean_output {
   struct replacement {
-    std::shared_ptr<segment> original;
-    std::unique_ptr<segment> fresh;  // files named "<base>.*.cleaned", synced
+    std::vector<std::shared_ptr<segment>> originals;  // consecutive, merged into `fresh`
+    std::unique_ptr<segment> fresh;  // files named "<first original's base>.*.cleaned", synced
   };
   std::vector<replacement> replacements;
   clean_stats stats;

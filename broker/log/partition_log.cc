@@ -695,8 +695,10 @@ result<void> partition_log::close() {
   return {};
 }
 
-void partition_log::replace_segment(std::int64_t base, std::shared_ptr<segment> replacement) {
+void partition_log::replace_segments(std::int64_t base, std::shared_ptr<segment> replacement,
+                                     const std::vector<std::int64_t>& merged) {
   segments_[base] = std::move(replacement);
+  for (auto m : merged) segments_.erase(m);
 }
 
 result<void> partition_log::for_each_batch_header(std::int64_t offset,

@@ -213,8 +213,11 @@ class partition_log {
   // if retention drops them meanwhile (closed segments are never modified).
   const std::map<std::int64_t, std::shared_ptr<segment>>& segments() const { return segments_; }
   const segment* segment_for(std::int64_t offset) const;
-  // Replaces the closed segment at `base` with `replacement` (already renamed into place).
-  void replace_segment(std::int64_t base, std::shared_ptr<segment> replacement);
+  // Replaces the closed segment at `base` with `replacement` (already renamed into place)
+  // and forgets the closed segments at `merged` (their files already deleted), whose
+  // records the replacement holds.
+  void replace_segments(std::int64_t base, std::shared_ptr<segment> replacement,
+                        const std::vector<std::int64_t>& merged = {});
   // Work done for this log elsewhere (the flusher's recovery-point writes, a background
   // compaction) checks it before touching the log or its folder.
   std::shared_ptr<log_lifetime> lifetime() const { return lifetime_; }
