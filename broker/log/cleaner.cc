@@ -268,49 +268,70 @@ result<clean_output> run_clean(const clean_job& job) {
   return result;
 }
 
-result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
-  bool completed = out.completed;
-  for (auto& r : out.replacements) {
-    std::int64_t base = r.originals.front()->base_offset();
-    bool still_there = std::all_of(r.originals.begin(), r.originals.end(), [&](const std::shared_ptr<segment>& o) {
-      auto it = log.segments().find(o->base_offset());
-      return it != log.segments().end() && it->second == o;
-    });
-    if (!still_there) {
-      // Deleted (retention) or replaced meanwhile: this rewrite no longer applies.
-      r.fresh.reset();
-      remove_cleaned_files(log.dir(), base);
-      completed = false;
-      continue;
-    }
-    // Swap, so that a crash at any point leaves a log that recovers to either the old
-    // segments or the rewrite (partition_log::load):
-    //   1. ".cleaned" -> ".swap": the rewrite is complete and replaces its group;
-    //   2. the group's other segments are deleted (at startup, a ".swap" is renamed into
-    //      place and full recovery drops whatever original segment starts below its end;
-    //      one that starts at or after it holds only records the rewrite superseded);
-    //   3. ".swap" over the first segment's files.
-    if (auto e = r.fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
-    if (auto e = sync_directory(log.dir()); !e) return e.error();
-    if (r.originals.size() > 1) {
-      for (std::size_t k = 1; k < r.originals.size(); ++k)
-        if (auto e = r.originals[k]->remove_files(); !e) return e.error();
-      if (auto e = sync_directory(log.dir()); !e) return e.error();
-    }
-    if (auto e = r.fresh->rename_files(".swap", ""); !e) return e.error();
-    if (auto e = sync_directory(log.dir()); !e) return e.error();
-    ++out.stats.segments_rewritten;
-    out.stats.segments_merged += r.originals.size() - 1;
-    std::vector<std::int64_t> dropped;
-    for (std::size_t k = 1; k < r.originals.size(); ++k) dropped.push_back(r.originals[k]->base_offset());
-    log.replace_segments(base, std::move(r.fresh), dropped);
-  }
+namespace {
+
+// Only a fully applied pass records its progress; otherwise the pass is redone.
+clean_stats finish_pass(partition_log& log, clean_output& out, bool completed) {
   if (completed) {
     log.set_cleaned_up_to(std::max(log.cleaned_up_to(), out.map_end));
     log.set_next_clean_expiry(out.next_expiry);
   }
   out.stats.pass_completed = completed;
   return out.stats;
+}
+
+}  // namespace
+
+result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
+  bool completed = out.completed;
+  std::vector<clean_output::replacement*> swaps;
+  for (auto& r : out.replacements) {
+    bool still_there = std::all_of(r.originals.begin(), r.originals.end(), [&](const std::shared_ptr<segment>& o) {
+      auto it = log.segments().find(o->base_offset());
+      return it != log.segments().end() && it->second == o;
+    });
+    if (still_there) {
+      swaps.push_back(&r);
+      continue;
+    }
+    // Deleted (retention) or replaced meanwhile: this rewrite no longer applies.
+    std::int64_t base = r.originals.front()->base_offset();
+    r.fresh.reset();
+    remove_cleaned_files(log.dir(), base);
+    completed = false;
+  }
+  // Swap every rewrite, in three steps each taken for all of them before one directory
+  // fsync (three per pass, not per rewrite: the event loop waits for them), so that a
+  // crash at any point leaves each group either as it was or replaced by its rewrite once
+  // partition_log::load has run:
+  //   1. ".cleaned" -> ".swap": the rewrite is complete and replaces its group;
+  //   2. each group's other segments are deleted (at startup, a ".swap" is renamed into
+  //      place and full recovery drops whatever original segment starts below its end;
+  //      one that starts at or after it holds only records the rewrite superseded);
+  //   3. ".swap" over each group's first segment's files.
+  if (swaps.empty()) return finish_pass(log, out, completed);
+  for (auto* r : swaps)
+    if (auto e = r->fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
+  if (auto e = sync_directory(log.dir()); !e) return e.error();
+  bool merged_any = false;
+  for (auto* r : swaps)
+    for (std::size_t k = 1; k < r->originals.size(); ++k) {
+      if (auto e = r->originals[k]->remove_files(); !e) return e.error();
+      merged_any = true;
+    }
+  if (merged_any)
+    if (auto e = sync_directory(log.dir()); !e) return e.error();
+  for (auto* r : swaps)
+    if (auto e = r->fresh->rename_files(".swap", ""); !e) return e.error();
+  if (auto e = sync_directory(log.dir()); !e) return e.error();
+  for (auto* r : swaps) {
+    ++out.stats.segments_rewritten;
+    out.stats.segments_merged += r->originals.size() - 1;
+    std::vector<std::int64_t> dropped;
+    for (std::size_t k = 1; k < r->originals.size(); ++k) dropped.push_back(r->originals[k]->base_offset());
+    log.replace_segments(r->originals.front()->base_offset(), std::move(r->fresh), dropped);
+  }
+  return finish_pass(log, out, completed);
 }
 
 background_cleaner::background_cleaner(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}

@@ -11,7 +11,8 @@
 //   3. The cleanable segments are taken in offset order in groups whose sizes sum to at
 //      most segment.bytes (as Kafka groups them), and each group is rewritten into one
 //      segment, "<first base>.*.cleaned" files, then swapped in (rename to ".swap", delete
-//      the group's other segments, then over the first one's files; a crash mid-swap is
+//      the group's other segments, then over the first one's files; each step is taken
+//      for every rewrite of the pass before one directory fsync; a crash mid-swap is
 //      finished at startup by partition_log). A record is kept when no later offset has
 //      its key. A kept tombstone (null value) is dropped once its batch is older than
 //      delete.retention.ms. Batches of aborted transactions are dropped entirely.
