@@ -292,15 +292,19 @@ void expect_compacted_view_of(const std::vector<rec>& written, const std::vector
   }
   std::set<std::int64_t> present;
   for (std::size_t i = 0; i < now.size(); ++i) {
-    if (i > 0) ASSERT_LT(now[i - 1].offset, now[i].offset) << what;
+    if (i > 0) {
+      ASSERT_LT(now[i - 1].offset, now[i].offset) << what;
+    }
     auto it = by_offset.find(now[i].offset);
     ASSERT_NE(it, by_offset.end()) << what << ": offset " << now[i].offset << " was never written";
     EXPECT_EQ(now[i], *it->second) << what;
     present.insert(now[i].offset);
   }
-  for (const auto& w : written)
-    if (!present.contains(w.offset))
+  for (const auto& w : written) {
+    if (!present.contains(w.offset)) {
       EXPECT_GT(last_of_key[w.key], w.offset) << what << ": " << w.key << " at " << w.offset << " is gone unsuperseded";
+    }
+  }
   for (const auto& [key, offset] : last_of_key) EXPECT_TRUE(present.contains(offset)) << what << ": latest " << key;
 }
 
