@@ -268,70 +268,78 @@ result<clean_output> run_clean(const clean_job& job) {
   return result;
 }
 
-namespace {
-
-// Only a fully applied pass records its progress; otherwise the pass is redone.
-clean_stats finish_pass(partition_log& log, clean_output& out, bool completed) {
-  if (completed) {
-    log.set_cleaned_up_to(std::max(log.cleaned_up_to(), out.map_end));
-    log.set_next_clean_expiry(out.next_expiry);
-  }
-  out.stats.pass_completed = completed;
-  return out.stats;
-}
-
-}  // namespace
-
-result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
-  bool completed = out.completed;
-  std::vector<clean_output::replacement*> swaps;
+swap_plan prepare_swap(partition_log& log, clean_output&& out) {
+  swap_plan plan;
+  plan.dir = log.dir();
+  plan.completed = out.completed;
   for (auto& r : out.replacements) {
     bool still_there = std::all_of(r.originals.begin(), r.originals.end(), [&](const std::shared_ptr<segment>& o) {
       auto it = log.segments().find(o->base_offset());
       return it != log.segments().end() && it->second == o;
     });
     if (still_there) {
-      swaps.push_back(&r);
+      plan.swaps.push_back(std::move(r));
       continue;
     }
     // Deleted (retention) or replaced meanwhile: this rewrite no longer applies.
     std::int64_t base = r.originals.front()->base_offset();
     r.fresh.reset();
     remove_cleaned_files(log.dir(), base);
-    completed = false;
+    plan.completed = false;
   }
-  // Swap every rewrite, in three steps each taken for all of them before one directory
-  // fsync (three per pass, not per rewrite: the event loop waits for them), so that a
-  // crash at any point leaves each group either as it was or replaced by its rewrite once
-  // partition_log::load has run:
-  //   1. ".cleaned" -> ".swap": the rewrite is complete and replaces its group;
-  //   2. each group's other segments are deleted (at startup, a ".swap" is renamed into
-  //      place and full recovery drops whatever original segment starts below its end;
-  //      one that starts at or after it holds only records the rewrite superseded);
-  //   3. ".swap" over each group's first segment's files.
-  if (swaps.empty()) return finish_pass(log, out, completed);
-  for (auto* r : swaps)
-    if (auto e = r->fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
-  if (auto e = sync_directory(log.dir()); !e) return e.error();
+  out.replacements.clear();
+  plan.rest = std::move(out);
+  return plan;
+}
+
+// Three steps, each taken for every rewrite before one directory fsync (three per pass,
+// not per rewrite), so that a crash at any point leaves each group either as it was or
+// replaced by its rewrite once partition_log::load has run:
+//   1. ".cleaned" -> ".swap": the rewrite is complete and replaces its group;
+//   2. each group's other segments are deleted (at startup, a ".swap" is renamed into
+//      place and full recovery drops whatever original segment starts below its end;
+//      one that starts at or after it holds only records the rewrite superseded);
+//   3. ".swap" over each group's first segment's files.
+result<void> swap_files(const swap_plan& plan) {
+  if (plan.swaps.empty()) return {};
+  for (const auto& r : plan.swaps)
+    if (auto e = r.fresh->rename_files(".cleaned", ".swap"); !e) return e.error();
+  if (auto e = sync_directory(plan.dir); !e) return e.error();
   bool merged_any = false;
-  for (auto* r : swaps)
-    for (std::size_t k = 1; k < r->originals.size(); ++k) {
-      if (auto e = r->originals[k]->remove_files(); !e) return e.error();
+  for (const auto& r : plan.swaps)
+    for (std::size_t k = 1; k < r.originals.size(); ++k) {
+      if (auto e = r.originals[k]->remove_files(); !e) return e.error();
       merged_any = true;
     }
   if (merged_any)
-    if (auto e = sync_directory(log.dir()); !e) return e.error();
-  for (auto* r : swaps)
-    if (auto e = r->fresh->rename_files(".swap", ""); !e) return e.error();
-  if (auto e = sync_directory(log.dir()); !e) return e.error();
-  for (auto* r : swaps) {
+    if (auto e = sync_directory(plan.dir); !e) return e.error();
+  for (const auto& r : plan.swaps)
+    if (auto e = r.fresh->rename_files(".swap", ""); !e) return e.error();
+  return sync_directory(plan.dir);
+}
+
+clean_stats finish_swap(partition_log& log, swap_plan&& plan) {
+  clean_output& out = plan.rest;
+  for (auto& r : plan.swaps) {
     ++out.stats.segments_rewritten;
-    out.stats.segments_merged += r->originals.size() - 1;
+    out.stats.segments_merged += r.originals.size() - 1;
     std::vector<std::int64_t> dropped;
-    for (std::size_t k = 1; k < r->originals.size(); ++k) dropped.push_back(r->originals[k]->base_offset());
-    log.replace_segments(r->originals.front()->base_offset(), std::move(r->fresh), dropped);
+    for (std::size_t k = 1; k < r.originals.size(); ++k) dropped.push_back(r.originals[k]->base_offset());
+    log.replace_segments(r.originals.front()->base_offset(), std::move(r.fresh), dropped);
   }
-  return finish_pass(log, out, completed);
+  // Only a fully applied pass records its progress; otherwise the pass is redone.
+  if (plan.completed) {
+    log.set_cleaned_up_to(std::max(log.cleaned_up_to(), out.map_end));
+    log.set_next_clean_expiry(out.next_expiry);
+  }
+  out.stats.pass_completed = plan.completed;
+  return out.stats;
+}
+
+result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
+  swap_plan plan = prepare_swap(log, std::move(out));
+  if (auto e = swap_files(plan); !e) return e.error();
+  return finish_swap(log, std::move(plan));
 }
 
 background_cleaner::background_cleaner(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}
@@ -347,10 +355,18 @@ background_cleaner::~background_cleaner() {
 }
 
 void background_cleaner::submit(clean_job job, done_fn done) {
+  submit_task([job = std::move(job), done = std::move(done)]() -> std::function<void()> {
+    // std::function needs a copyable callable: the result travels behind a shared_ptr.
+    auto out = std::make_shared<result<clean_output>>(run_clean(job));
+    return [out, done] { done(std::move(*out)); };
+  });
+}
+
+void background_cleaner::submit_task(task_fn task) {
   busy_ = true;
   {
     std::lock_guard lk(mu_);
-    pending_.emplace(std::move(job), std::move(done));
+    pending_ = std::move(task);
   }
   cv_.notify_all();
 }
@@ -358,19 +374,18 @@ void background_cleaner::submit(clean_job job, done_fn done) {
 void background_cleaner::run() {
   name_this_thread("eddy-cleaner");
   while (true) {
-    std::optional<std::pair<clean_job, done_fn>> work;
+    task_fn task;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stopping_ || pending_; });
       if (stopping_) return;
-      work.swap(pending_);
+      task.swap(pending_);
     }
-    // std::function needs a copyable callable: the result travels behind a shared_ptr.
-    auto out = std::make_shared<result<clean_output>>(run_clean(work->first));
-    post_([this, alive = alive_, out, done = std::move(work->second)] {
+    std::function<void()> completion = task();
+    post_([this, alive = alive_, completion = std::move(completion)] {
       if (!*alive) return;  // the cleaner (and the logs) went away
-      busy_ = false;
-      done(std::move(*out));
+      busy_ = false;        // before the completion, which may submit the next step
+      completion();
     });
   }
 }

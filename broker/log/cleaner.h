@@ -32,7 +32,8 @@
 //   run_clean    (any thread)   key map and rewrite into ".cleaned" files, fsynced; touches
 //                               neither the log nor the original files
 //   apply_clean  (loop)         swaps in each rewrite whose original is still in the log
-//                               (and drops the others), then records the pass
+//                               (and drops the others), then records the pass; split in
+//                               prepare_swap / swap_files (cleaner thread) / finish_swap
 // clean_partition runs the three in a row; background_cleaner runs run_clean on its thread.
 //
 // Thread-safety: plan_clean and apply_clean on the event-loop thread, like every other
@@ -94,27 +95,48 @@ clean_job plan_clean(const partition_log& log, std::int64_t now_ms, std::int64_t
 result<clean_output> run_clean(const clean_job& job);
 result<clean_stats> apply_clean(partition_log& log, clean_output&& out);
 
+// apply_clean in three steps, so that its file work (renames, deletions, directory
+// fsyncs) can run off the event loop:
+//   prepare_swap (loop)        keeps the rewrites whose originals are all still in the log
+//                              and drops the others' ".cleaned" files
+//   swap_files   (any thread)  swaps the files in; meanwhile the log must not delete
+//                              segments (partition_log::begin_swap)
+//   finish_swap  (loop)        puts the rewrites in the log and records the pass
+struct swap_plan {
+  std::filesystem::path dir;
+  std::vector<clean_output::replacement> swaps;
+  clean_output rest;  // stats, progress (its replacements moved to `swaps`)
+  bool completed = false;
+};
+swap_plan prepare_swap(partition_log& log, clean_output&& out);
+result<void> swap_files(const swap_plan& plan);
+clean_stats finish_swap(partition_log& log, swap_plan&& plan);
+
 // Runs (part of) one compaction pass over `log`. `budget_bytes` bounds the bytes of
 // segments rewritten in this call.
 result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes);
 
-// One thread running one clean_job at a time. `post` runs a function on the event loop;
-// the job's `done` runs there with run_clean's result. The destructor lets the job in
-// flight finish, drops its result (not applied), and joins.
+// One thread running one task at a time: a clean_job (run_clean) or a swap (swap_files).
+// `post` runs a function on the event loop; a task's completion runs there (for a job,
+// `done` with run_clean's result) and may submit the next task. The destructor lets the
+// task in flight finish, drops its completion and any task not started, and joins.
 //
 // Thread-safety: busy() and submit() on the event loop.
 class background_cleaner {
  public:
   using post_fn = std::function<void(std::function<void()>)>;
   using done_fn = std::function<void(result<clean_output>&&)>;
+  // Runs on the cleaner thread; returns what then runs on the event loop.
+  using task_fn = std::function<std::function<void()>()>;
   explicit background_cleaner(post_fn post);
   ~background_cleaner();
   background_cleaner(const background_cleaner&) = delete;
   background_cleaner& operator=(const background_cleaner&) = delete;
 
-  // A job was submitted and its `done` has not run yet.
+  // A task was submitted and its completion has not run yet.
   bool busy() const { return busy_; }
   void submit(clean_job job, done_fn done);
+  void submit_task(task_fn task);
 
  private:
   void run();
@@ -124,7 +146,7 @@ class background_cleaner {
   bool busy_ = false;                                           // loop only
   std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<std::pair<clean_job, done_fn>> pending_;
+  task_fn pending_;
   bool stopping_ = false;
   std::thread thread_;
 };

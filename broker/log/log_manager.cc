@@ -390,16 +390,42 @@ void log_manager::tick(std::int64_t now_ms) {
       if (auto r = clean_partition(*p, now_ms, options_.cleaner_bytes_per_tick); !r) failed(r.error());
       break;
     }
-    // The log may be deleted while its segments are being rewritten: its lifetime says.
-    cleaner_->submit(plan_clean(*p, now_ms, options_.cleaner_bytes_per_tick),
-                     [p, life = p->lifetime(), failed](result<clean_output>&& out) {
-                       {
-                         std::lock_guard lk(life->mu);
-                         if (!life->alive) return;  // ".cleaned" leftovers go at the next start
-                       }
-                       auto r = out ? apply_clean(*p, std::move(*out)) : result<clean_stats>(out.error());
-                       if (!r) failed(r.error());
-                     });
+    // Rewrite on the cleaner thread, then (if anything is to be swapped in) swap the files
+    // there too, holding the log's lifetime lock so that a topic deletion waits for it;
+    // the loop only checks the rewrites and puts them in the log. The log may be deleted
+    // at any point meanwhile: its lifetime says (".cleaned" leftovers go at the next start).
+    cleaner_->submit(
+        plan_clean(*p, now_ms, options_.cleaner_bytes_per_tick),
+        [this, p, life = p->lifetime(), failed](result<clean_output>&& out) {
+          {
+            std::lock_guard lk(life->mu);
+            if (!life->alive) return;
+          }
+          if (!out) return failed(out.error());
+          auto plan = std::make_shared<swap_plan>(prepare_swap(*p, std::move(*out)));
+          if (plan->swaps.empty()) {
+            finish_swap(*p, std::move(*plan));
+            return;
+          }
+          p->begin_swap();
+          cleaner_->submit_task([p, life, failed, plan]() -> std::function<void()> {
+            auto swapped = std::make_shared<result<void>>();
+            {
+              std::lock_guard lk(life->mu);
+              if (!life->alive) return [] {};
+              *swapped = swap_files(*plan);
+            }
+            return [p, life, failed, plan, swapped] {
+              {
+                std::lock_guard lk(life->mu);
+                if (!life->alive) return;
+              }
+              if (*swapped) finish_swap(*p, std::move(*plan));
+              else failed(swapped->error());
+              if (auto e = p->end_swap(); !e) failed(e.error());
+            };
+          });
+        });
     break;
   }
 }

@@ -600,10 +600,21 @@ result<std::int64_t> partition_log::delete_records(std::int64_t offset) {
   // it is below (so an empty segment at the new start takes over).
   if (active().next_offset() <= offset && !active().empty())
     if (auto r = roll(0); !r) return r.error();
-  while (segments_.size() > 1 && std::next(segments_.begin())->first <= offset)
-    if (auto r = delete_oldest_segment(); !r) return r.error();
+  if (!swapping_)  // else end_swap() deletes them
+    if (auto r = delete_segments_below_start(); !r) return r.error();
   if (auto r = persist_log_start_offset(); !r) return r.error();
   return log_start_offset_;
+}
+
+result<void> partition_log::delete_segments_below_start() {
+  while (segments_.size() > 1 && std::next(segments_.begin())->first <= log_start_offset_)
+    if (auto r = delete_oldest_segment(); !r) return r;
+  return {};
+}
+
+result<void> partition_log::end_swap() {
+  swapping_ = false;
+  return delete_segments_below_start();
 }
 
 std::vector<aborted_txn> partition_log::aborted_transactions(std::int64_t from_offset, std::int64_t to_offset) const {
@@ -641,7 +652,7 @@ void partition_log::submit_sync(flusher::request r) {
 }
 
 result<void> partition_log::apply_retention(std::int64_t now_ms) {
-  if (!config_.cleanup_delete) return {};
+  if (!config_.cleanup_delete || swapping_) return {};
   if (config_.retention_ms >= 0) {
     std::int64_t limit = now_ms - config_.retention_ms;
     while (true) {

@@ -227,6 +227,12 @@ class partition_log {
   // Cleaner bookkeeping (in memory; a restart just makes the first pass a full one).
   std::int64_t cleaned_up_to() const { return cleaned_up_to_; }
   void set_cleaned_up_to(std::int64_t o) { cleaned_up_to_ = o; }
+  // While a compaction swap renames and deletes segment files on the cleaner thread, the
+  // log deletes no segment: retention waits for the next tick, and DeleteRecords moves the
+  // log start offset at once but deletes the segments below it in end_swap().
+  void begin_swap() { swapping_ = true; }
+  result<void> end_swap();
+  bool swapping() const { return swapping_; }
   std::int64_t next_clean_expiry() const { return next_clean_expiry_; }
   void set_next_clean_expiry(std::int64_t t) { next_clean_expiry_ = t; }
   // Every aborted transaction still in the log, in marker order.
@@ -253,6 +259,8 @@ class partition_log {
   result<void> roll(std::int64_t now_ms);
   result<void> maybe_roll(std::size_t batch_size, std::int64_t last_offset_delta, std::int64_t now_ms);
   result<void> delete_oldest_segment();
+  // Deletes the segments that lie wholly below the log start offset (never the active one).
+  result<void> delete_segments_below_start();
   result<void> persist_log_start_offset();
   // Updates the ongoing-transaction table for one batch; returns the entry to add to the
   // transaction index for an ABORT that ends a transaction with data.
@@ -284,6 +292,7 @@ class partition_log {
   std::int64_t messages_since_flush_ = 0;
   std::int64_t last_flush_ms_ = -1;
   std::int64_t cleaned_up_to_ = 0;
+  bool swapping_ = false;  // see begin_swap
   std::int64_t next_clean_expiry_ = never;
   bool closed_ = false;
   // Write-behind. progress_ is shared with queued writes and their completions, which

@@ -393,9 +393,43 @@ TEST(cleaner, a_crash_while_a_merged_rewrite_is_swapped_in_recovers_a_correct_lo
   }
 }
 
-// With the background cleaner the tick only plans; the rewrite runs on the cleaner thread
-// and is swapped in when its completion runs on the loop (here: a queue run by hand).
-TEST(cleaner, background_cleaner_rewrites_off_the_loop_and_swaps_on_it) {
+// While a swap's file work runs on the cleaner thread the log deletes no segment:
+// retention waits, DeleteRecords moves the log start offset at once and deletes the
+// segments below it when the swap ends.
+TEST(cleaner, no_segment_is_deleted_while_a_swap_is_in_progress) {
+  temp_dir d;
+  log_config cfg;
+  cfg.cleanup_compact = true;
+  cfg.cleanup_delete = true;
+  cfg.retention_ms = 60'000;
+  cfg.segment_bytes = 300;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = *created;
+  for (int i = 0; i < 20; ++i) put(*log, {{"k" + std::to_string(i), "v"}}, 1000);
+  std::size_t segments = log->segment_count();
+  ASSERT_GT(segments, 4u);
+  log->begin_swap();
+  ASSERT_TRUE(log->tick(1'000'000).ok());  // everything is past retention
+  EXPECT_EQ(log->segment_count(), segments);
+  auto third = std::next(log->segments().begin(), 2)->first;
+  auto start = log->delete_records(third);
+  ASSERT_TRUE(start.ok());
+  EXPECT_EQ(*start, third);
+  EXPECT_EQ(log->segment_count(), segments);
+  EXPECT_FALSE(log->read(0, 1, log->high_watermark()).ok()) << "below the new start";
+  ASSERT_TRUE(log->end_swap().ok());
+  EXPECT_EQ(log->segment_count(), segments - 2);
+  EXPECT_EQ(log->segments().begin()->first, third);
+  ASSERT_TRUE(log->tick(1'000'000).ok());
+  EXPECT_EQ(log->segment_count(), 1u) << "retention goes on after the swap";
+}
+
+// With the background cleaner the tick only plans; the rewrite runs on the cleaner thread,
+// its completion on the loop (here: a queue run by hand) checks it and sends the file swap
+// back to the cleaner thread, whose completion puts the rewrite in the log. Meanwhile the
+// log deletes no segment.
+TEST(cleaner, background_cleaner_rewrites_and_swaps_off_the_loop) {
   temp_dir d;
   std::mutex mu;
   std::vector<std::function<void()>> posted;
@@ -420,12 +454,18 @@ TEST(cleaner, background_cleaner_rewrites_off_the_loop_and_swaps_on_it) {
   auto before = all_records(*p);
   (*lm)->tick(10'000);
   EXPECT_EQ(all_records(*p), before) << "nothing changes on the loop until the completion runs";
-  std::size_t ran = 0;
-  for (int i = 0; i < 5000 && ran == 0; ++i) {
-    ran = run_posted();
-    if (ran == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_EQ(ran, 1u);
+  auto run_one = [&] {
+    for (int i = 0; i < 5000; ++i) {
+      if (std::size_t ran = run_posted(); ran > 0) return ran;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::size_t(0);
+  };
+  ASSERT_EQ(run_one(), 1u);  // the rewrite is done; the swap goes to the cleaner thread
+  EXPECT_TRUE(p->swapping());
+  EXPECT_EQ(all_records(*p), before) << "the log is unchanged until the swap's completion runs";
+  ASSERT_EQ(run_one(), 1u);
+  EXPECT_FALSE(p->swapping());
   auto after = all_records(*p);
   EXPECT_LT(after.size(), before.size());
   EXPECT_EQ(after.back(), before.back()) << "the latest value survives";
