@@ -57,6 +57,18 @@ bool is_aborted(const clean_job& job, const batch_info& b) {
   return false;
 }
 
+// The headers of every batch of a closed segment, in order.
+result<std::vector<batch_info>> batches_of(const segment& s) {
+  std::vector<batch_info> batches;
+  if (auto e = s.for_each_batch(0, [&](const batch_info& b) {
+        batches.push_back(b);
+        return true;
+      });
+      !e)
+    return e.error();
+  return batches;
+}
+
 log_error record_error(const clean_job& job, const batch_info& b, const record::status& st) {
   return make_error(error_code::corrupt_message, fmt::format("{}-{}: cannot compact batch at offset {}: {}", job.topic,
                                                              job.partition, b.base_offset, st.reason));
@@ -119,14 +131,9 @@ result<clean_output> run_clean(const clean_job& job) {
     std::int64_t seg_end = job.ends[i];
     if (seg_end <= job.cleaned_up_to) continue;
     if (latest.size() >= max_keys_per_pass) break;
-    std::vector<batch_info> batches;
-    if (auto e = s->for_each_batch(0, [&](const batch_info& b) {
-          batches.push_back(b);
-          return true;
-        });
-        !e)
-      return e.error();
-    for (const auto& b : batches) {
+    auto batches = batches_of(*s);
+    if (!batches) return batches.error();
+    for (const auto& b : *batches) {
       if (b.is_control() || is_aborted(job, b)) continue;
       auto bytes = s->read_bytes(b.position, b.size);
       if (!bytes) return bytes.error();
@@ -170,14 +177,9 @@ result<clean_output> run_clean(const clean_job& job) {
     bool changed = j - i > 1;  // merging is a change even when every record survives
     for (std::size_t k = i; k < j; ++k) {
       const segment* s = job.segments[k].get();
-      std::vector<batch_info> batches;
-      if (auto e = s->for_each_batch(0, [&](const batch_info& b) {
-            batches.push_back(b);
-            return true;
-          });
-          !e)
-        return e.error();
-      for (const auto& b : batches) {
+      auto batches = batches_of(*s);
+      if (!batches) return batches.error();
+      for (const auto& b : *batches) {
         auto bytes = s->read_bytes(b.position, b.size);
         if (!bytes) return bytes.error();
         stats.bytes_read += b.size;

@@ -62,6 +62,21 @@ void put(partition_log& log, std::vector<std::pair<std::string, std::optional<st
   ASSERT_TRUE(log.append(b, ts).ok());
 }
 
+// Closes `log` and reopens it three ways in turn: as after a clean stop, as after a crash
+// (recovery from the recovery point), and as after a crash with the recovery point gone
+// (full recovery); `check(log, how)` runs after each.
+void reopen_three_ways(std::unique_ptr<partition_log>& log, const std::filesystem::path& dir,
+                       const std::function<void(partition_log&, int)>& check) {
+  for (int how = 0; how < 3; ++how) {
+    log.reset();
+    if (how == 2) std::filesystem::remove(dir / "recovery-point");
+    auto again = partition_log::open(dir, "t", 0, {}, nullptr, how == 0);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    log = std::move(*again);
+    check(*log, how);
+  }
+}
+
 TEST(cleaner, keeps_latest_value_per_key_and_preserves_offsets) {
   temp_dir d;
   auto log = compacted_log(d.path() / "t-0");
@@ -129,18 +144,13 @@ TEST(cleaner, segments_emptied_by_compaction_keep_the_log_start_offset_through_r
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->first_offset, recs.front().offset);
 
-  for (int how = 0; how < 3; ++how) {  // clean reopen, recovery point, full recovery
-    log.reset();
-    if (how == 2) std::filesystem::remove(d.path() / "t-0" / "recovery-point");
-    auto again = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, how == 0);
-    ASSERT_TRUE(again.ok()) << again.error().message;
-    log = std::move(*again);
-    EXPECT_EQ(log->log_start_offset(), 0) << how;
-    EXPECT_EQ(all_records(*log), recs) << how;
-    auto r = log->read(0, 1, log->high_watermark());
+  reopen_three_ways(log, d.path() / "t-0", [&](partition_log& l, int how) {
+    EXPECT_EQ(l.log_start_offset(), 0) << how;
+    EXPECT_EQ(all_records(l), recs) << how;
+    auto r = l.read(0, 1, l.high_watermark());
     ASSERT_TRUE(r.ok()) << how << ": " << r.error().message;
     EXPECT_EQ(r->first_offset, recs.front().offset) << how;
-  }
+  });
 }
 
 TEST(cleaner, removes_tombstones_after_delete_retention) {
@@ -347,14 +357,8 @@ TEST(cleaner, shrunk_segments_merge_into_groups_of_at_most_segment_bytes) {
   EXPECT_LT(log->segment_count(), unmerged / 2) << "segments: " << log->segment_count() << " of " << unmerged;
   auto recs = all_records(*log);
   for (std::int64_t o = 0; o < log->high_watermark(); ++o) ASSERT_TRUE(log->read(o, 1, log->high_watermark()).ok()) << o;
-  for (int how = 0; how < 3; ++how) {  // clean reopen, recovery point, full recovery
-    log.reset();
-    if (how == 2) std::filesystem::remove(d.path() / "t-0" / "recovery-point");
-    auto again = partition_log::open(d.path() / "t-0", "t", 0, {}, nullptr, how == 0);
-    ASSERT_TRUE(again.ok()) << again.error().message;
-    log = std::move(*again);
-    EXPECT_EQ(all_records(*log), recs) << how;
-  }
+  reopen_three_ways(log, d.path() / "t-0",
+                    [&](partition_log& l, int how) { EXPECT_EQ(all_records(l), recs) << how; });
 }
 
 // A crash in the middle of swapping in a merged rewrite (after it became ".swap", with
