@@ -4,14 +4,15 @@
 //
 // Prints, per target: produce throughput (msgs/s, MB/s of values) for 100-byte and 1 KB
 // values with acks=1 and acks=all, consume throughput (assign, no group) of the 100-byte
-// topic, and produce latency p50/p99/max at a fixed rate with acks=all.
+// topic, tail throughput (1 KB values consumed while they are produced), and produce
+// latency p50/p99/max at a fixed rate with acks=all.
 //
 //   broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]
 //                [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]
-//                [--steps produce,consume,latency]
+//                [--steps produce,consume,tail,latency]
 //
-// --steps picks what runs (default all three; consume reads what produce wrote, so it
-// needs produce). --repeat N runs the targets N times, alternating, and ends with the best and
+// --steps picks what runs (default all four; consume reads what produce wrote, so it
+// needs produce; tail reads a topic while it is written). --repeat N runs the targets N times, alternating, and ends with the best and
 // the median figure of each, and the median of the per-round eddy/mock ratios (figures swing
 // with whatever else the machine runs; alternating keeps that fair).
 //
@@ -58,7 +59,7 @@ struct options {
   int repeat = 1;
   std::string target = "both";
   std::string data_dir;
-  bool do_produce = true, do_consume = true, do_latency = true;
+  bool do_produce = true, do_consume = true, do_tail = true, do_latency = true;
   std::map<std::string, std::string> broker_settings;
 };
 
@@ -216,6 +217,85 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
   return r;
 }
 
+// Tail: a consumer reads a topic while a producer writes it (1 KB values, acks=1), as a
+// stream processor reads its input: the consumer is assigned from the beginning and polls
+// throughout. The figure is records consumed per second from the first produce call to the
+// last record read; the producer's own rate is given too. Against Eddy these reads come
+// from the partition's newest data, which a broker should serve from memory.
+result tail(const std::string& bootstrap, const std::string& topic, long n, double& produce_rate) {
+  throughput_state st;
+  rd_kafka_t* p = make(RD_KAFKA_PRODUCER, bootstrap,
+                       {{"acks", "1"}, {"linger.ms", "5"}, {"enable.idempotence", "false"},
+                        {"queue.buffering.max.messages", "200000"}, {"queue.buffering.max.kbytes", "262144"},
+                        {"compression.codec", "none"}},
+                       on_throughput_dr, &st);
+  std::string value(1024, 't');
+  auto send = [&] {
+    for (;;) {
+      rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                                RD_KAFKA_V_VALUE(value.data(), value.size()),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e) die(std::string("produce: ") + rd_kafka_err2str(e));
+        return;
+      }
+      rd_kafka_poll(p, 1);
+    }
+  };
+  send();  // the topic exists before the consumer is assigned
+  rd_kafka_flush(p, 10000);
+  rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap,
+                       {{"group.id", "broker-bench-tail"}, {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", "100"},
+                        {"enable.partition.eof", "false"}});
+  rd_kafka_poll_set_consumer(c);
+  auto* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  if (auto e = rd_kafka_assign(c, parts)) die(std::string("assign: ") + rd_kafka_err2str(e));
+  rd_kafka_topic_partition_list_destroy(parts);
+  // Wait for the warm-up record, so the consumer is fetching before the run starts.
+  long got = 0;
+  double bytes = 0;
+  auto deadline = clock_type::now() + std::chrono::seconds(10);
+  while (got == 0 && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (!m) continue;
+    if (!m->err) ++got;
+    rd_kafka_message_destroy(m);
+  }
+  if (got == 0) die("tail: the consumer did not get the first record within 10 s");
+  got = 0;
+  auto t0 = clock_type::now();
+  auto last = t0;
+  std::thread reader([&] {
+    auto until = t0 + std::chrono::seconds(20);  // bounded, like consume
+    while (got < n && clock_type::now() < until) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+      if (!m) continue;
+      if (!m->err) {
+        ++got;
+        bytes += double(m->len);
+        last = clock_type::now();
+      }
+      rd_kafka_message_destroy(m);
+    }
+  });
+  for (long i = 0; i < n; ++i) {
+    send();
+    if ((i & 1023) == 0) rd_kafka_poll(p, 0);
+  }
+  if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");
+  produce_rate = double(n) / std::chrono::duration<double>(clock_type::now() - t0).count();
+  reader.join();
+  rd_kafka_destroy(p);
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  // (Nothing read: the rate is 0 over the whole wait, not 0/0.)
+  result r{got > 0 ? std::chrono::duration<double>(last - t0).count() : 20.0, got, bytes, {}};
+  r.note = fmt::format("  (producer {:.0f} msgs/s)", produce_rate);
+  if (got < n) r.note += fmt::format("  INCOMPLETE: {} of {} records within 20 s", got, n);
+  return r;
+}
+
 struct latency_state {
   std::vector<clock_type::time_point> sent;
   std::vector<double> latency_us;
@@ -330,6 +410,15 @@ void run_suite(const std::string& target, const std::string& name, const std::st
     note(target, "consume 1 KB          ", c2.count / c2.seconds);
     std::fflush(stdout);
   }
+  if (o.do_tail) {
+    prepare_topic("b-tail");
+    double produce_rate = 0;
+    auto r = tail(bootstrap, "b-tail", o.large, produce_rate);
+    if (target == "eddy" && r.count < o.large) incomplete = true;
+    fmt::print("  tail 1 KB (read while written) {}\n", r.line());
+    note(target, "tail 1 KB consume     ", r.count / r.seconds);
+    std::fflush(stdout);
+  }
   if (!o.do_latency) return;
   prepare_topic("b-latency");
   double p99 = 0;
@@ -360,8 +449,10 @@ int main(int argc, char** argv) {
       auto has = [&](const char* step) { return list.find(std::string(",") + step + ",") != std::string::npos; };
       o.do_produce = has("produce");
       o.do_consume = has("consume");
+      o.do_tail = has("tail");
       o.do_latency = has("latency");
-      if (!o.do_produce && !o.do_consume && !o.do_latency) die("--steps takes produce, consume and/or latency");
+      if (!o.do_produce && !o.do_consume && !o.do_tail && !o.do_latency)
+        die("--steps takes produce, consume, tail and/or latency");
       if (o.do_consume && !o.do_produce) die("--steps consume needs produce (it reads what produce wrote)");
     }
     else if (a == "--set") {
@@ -372,7 +463,7 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       fmt::print("usage: broker_bench [--small N] [--large N] [--rate MSGS_PER_S] [--latency-seconds S]\n"
                  "                    [--target eddy|mock|both] [--repeat N] [--data-dir DIR] [--set key=value ...]\n"
-                 "                    [--steps produce,consume,latency]\n");
+                 "                    [--steps produce,consume,tail,latency]\n");
       return 0;
     } else {
       die("unknown argument '" + a + "' (see --help)");

@@ -35,6 +35,12 @@ result<std::shared_ptr<file>> file::open_direct(const std::filesystem::path& pat
   return std::make_shared<file>(fd, path);
 }
 
+result<std::shared_ptr<file>> file::open_direct_read(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0) return io_error("cannot open with O_DIRECT", path, errno);
+  return std::make_shared<file>(fd, path);
+}
+
 file::~file() {
   if (fd_ >= 0) ::close(fd_);
 }

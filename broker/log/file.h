@@ -31,6 +31,9 @@ class file {
   // lengths and buffer addresses must be multiples of direct_io_alignment). Fails where the
   // file system refuses O_DIRECT (tmpfs, for one): callers then write through the cache.
   static result<std::shared_ptr<file>> open_direct(const std::filesystem::path& path);
+  // Opens an existing file read-only with O_DIRECT (reads bypass the page cache; the same
+  // alignment rules). Fails where the file system refuses O_DIRECT.
+  static result<std::shared_ptr<file>> open_direct_read(const std::filesystem::path& path);
 
   explicit file(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   ~file();

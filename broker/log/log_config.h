@@ -19,6 +19,9 @@
 //   log.write.behind=true|false (default true): large appends are written by a background
 //     thread while the event loop goes on (see write_behind.h); producers are still
 //     answered only once their batch is written.
+//   log.tail.cache.bytes (default 128 MiB, 0 = off): memory shared by every partition for
+//     its newest batches, so consumers at the tail read memory, not the disk (see
+//     tail_cache.h).
 //   log.flush.scheduler.interval.ms: how often the broker should call log_manager::tick
 //     (the broker owns its timer; the value is just carried here).
 //
@@ -86,6 +89,9 @@ struct log_manager_options {
   std::int64_t retention_check_interval_ms = 300000; // log.retention.check.interval.ms
   // Upper bound on bytes the cleaner rewrites per tick(), to keep the event loop responsive.
   std::int64_t cleaner_bytes_per_tick = 64LL * 1024 * 1024;
+  // log.tail.cache.bytes (Eddy's own): memory for the newest batches of all partitions
+  // together, from which tailing consumers are served (see tail_cache.h); 0 = off.
+  std::int64_t tail_cache_bytes = 128LL * 1024 * 1024;
 
   static result<log_manager_options> parse(const string_map& properties);
 };

@@ -73,6 +73,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(const fs::path& data_dir,
     return io_error("cannot lock", lock_path, err);
   }
   lm->flusher_ = std::make_unique<flusher>();
+  if (options.tail_cache_bytes > 0)
+    lm->tail_budget_ = std::make_unique<tail_cache_budget>(std::size_t(options.tail_cache_bytes));
   if (auto r = lm->load(); !r) {
     lm->closed_ = true;  // do not write a clean marker for a directory we failed to open
     return r.error();
@@ -90,6 +92,7 @@ void log_manager::enable_write_behind(write_behind::post_fn post, std::function<
 
 void log_manager::attach_writer(partition_log& p) {
   if (writer_) p.set_write_behind(writer_.get(), on_written_);
+  if (tail_budget_ && !p.cached_tail()) p.set_tail_cache(tail_budget_.get());
 }
 
 log_manager::~log_manager() {

@@ -132,9 +132,11 @@ class log_manager {
   bool started_clean_ = false;
   bool closed_ = false;
   std::unique_ptr<flusher> flusher_;
+  // Connects a new partition log to the write-behind thread and the tail cache.
   void attach_writer(partition_log& p);
   // Declared before topics_: partitions (which drain their writes on destruction) go first.
   std::unique_ptr<write_behind> writer_;
+  std::unique_ptr<tail_cache_budget> tail_budget_;  // null when log.tail.cache.bytes=0
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions

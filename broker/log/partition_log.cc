@@ -473,6 +473,16 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
                         writer_ ? &deferred : nullptr);
       !r)
     return r.error();
+  // The stored bytes stay readable in memory while someone reads this partition: the
+  // cache holds the request, as a deferred write does, or copies the batch when nothing
+  // owns it. (A partition nobody fetches, a changelog for one, costs the cache nothing.)
+  if (cache_) {
+    if (reads_ != reads_seen_) {
+      reads_seen_ = reads_;
+      last_read_ms_ = now_ms;
+    }
+    if (now_ms - last_read_ms_ <= tail_reader_window_ms) cache_->add(out.base_offset, out.last_offset, batch, keepalive);
+  }
   // Queued last: once submitted, the write may run and free `batch` at any moment.
   auto submit_deferred = [&] {
     if (!deferred.write) return;
@@ -511,6 +521,7 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
 }
 
 result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const {
+  ++reads_;  // a reader, even one waiting at the end (see the tail cache in append)
   if (offset < log_start_offset_ || offset > log_end_offset())
     return make_error(error_code::offset_out_of_range,
                       fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),
@@ -518,6 +529,7 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
   read_result out;
   upper_bound = std::min(upper_bound, high_watermark());
   if (offset >= upper_bound) return out;
+  if (cache_ && cache_->read(offset, max_bytes, upper_bound, out)) return out;
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
@@ -596,6 +608,7 @@ result<std::int64_t> partition_log::delete_records(std::int64_t offset) {
                                   offset, high_watermark()));
   if (offset <= log_start_offset_) return log_start_offset_;
   log_start_offset_ = offset;
+  if (cache_) cache_->drop_below(offset);
   // Whole segments below the new start go; the active segment is rolled first if all of
   // it is below (so an empty segment at the new start takes over).
   if (active().next_offset() <= offset && !active().empty())
@@ -677,6 +690,7 @@ result<void> partition_log::apply_retention(std::int64_t now_ms) {
 
 result<void> partition_log::tick(std::int64_t now_ms) {
   if (auto r = apply_retention(now_ms); !r) return r;
+  if (cache_) cache_->drop_below(log_start_offset_);
   if (last_flush_ms_ < 0) last_flush_ms_ = now_ms;
   bool by_count = messages_since_flush_ >= config_.flush_messages;
   bool by_time = config_.flush_ms != never && now_ms - last_flush_ms_ >= config_.flush_ms && !unsynced_.empty();
@@ -689,6 +703,7 @@ result<void> partition_log::tick(std::int64_t now_ms) {
 
 result<void> partition_log::close() {
   if (closed_) return {};
+  if (cache_) cache_->clear();
   if (auto r = drain(); !r) {
     // Offline: keep only what was written, and no clean-shutdown promise (the caller
     // leaves out the marker, so the next start recovers this log from disk).
@@ -710,6 +725,13 @@ void partition_log::replace_segments(std::int64_t base, std::shared_ptr<segment>
                                      const std::vector<std::int64_t>& merged) {
   segments_[base] = std::move(replacement);
   for (auto m : merged) segments_.erase(m);
+  // Cached batches of the rewritten range are no longer what the disk holds (records and
+  // whole aborted transactions were removed): from now on those offsets are read from
+  // the segments.
+  if (cache_) {
+    auto next = segments_.upper_bound(base);
+    cache_->drop_below(next == segments_.end() ? log_end_offset() : next->first);
+  }
 }
 
 result<void> partition_log::for_each_batch_header(std::int64_t offset,

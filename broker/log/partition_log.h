@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -63,6 +64,7 @@
 #include "broker/log/flusher.h"
 #include "broker/log/log_config.h"
 #include "broker/log/segment.h"
+#include "broker/log/tail_cache.h"
 #include "broker/log/write_behind.h"
 #include "core/record/batch_header.h"
 
@@ -76,8 +78,8 @@ struct append_result {
 };
 
 struct read_result {
-  // Whole batches, back to back, as stored. (Zero copy would return (file, position,
-  // length) here for sendfile(); the byte vector keeps the first version simple.)
+  // Whole batches, back to back, as stored (copied from the tail cache or read from the
+  // segment file).
   std::vector<std::uint8_t> records;
   std::int64_t first_offset = -1;  // base offset of the first returned batch, -1 if none
   std::int64_t next_offset = -1;   // offset after the last returned batch
@@ -150,6 +152,13 @@ class partition_log {
   // Also kafka_storage_error when the partition is offline after a failed write.
   result<append_result> append(std::span<std::uint8_t> batch, std::int64_t now_ms,
                                std::shared_ptr<const void> keepalive = nullptr);
+
+  // Tail cache (see tail_cache.h): while the partition has readers (a read within the
+  // last 30 s), appended batches are kept in memory within `budget` (shared by every
+  // partition) and reads of them are served from there. Set once, before the first
+  // append; without it every read goes to the segments.
+  void set_tail_cache(tail_cache_budget* budget) { cache_ = std::make_unique<tail_cache>(budget); }
+  const tail_cache* cached_tail() const { return cache_.get(); }
 
   // Write-behind (see above). `on_written` runs on the loop whenever the high watermark
   // moved because deferred writes completed (the broker wakes waiting fetches with it).
@@ -313,6 +322,13 @@ class partition_log {
   std::int64_t high_watermark_ = 0;   // while writes are pending or offline
   std::string offline_;
   std::multimap<std::int64_t, std::function<void(protocol::error_code)>> write_waiters_;
+  std::unique_ptr<tail_cache> cache_;  // null: no tail cache
+  // Appends are cached only while the partition is read: within tail_reader_window_ms of a
+  // read seen by an append (read() counts, append() notes the time of a change).
+  static constexpr std::int64_t tail_reader_window_ms = 30000;
+  mutable std::uint64_t reads_ = 0;
+  std::uint64_t reads_seen_ = 0;
+  std::int64_t last_read_ms_ = std::numeric_limits<std::int64_t>::min() / 2;
 };
 
 }  // namespace eddy::broker::log

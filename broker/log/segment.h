@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,7 +115,9 @@ class segment {
   result<std::optional<batch_info>> find_batch(std::int64_t offset) const;
   // The first batch whose max_timestamp is >= `timestamp`, or nullopt.
   result<std::optional<batch_info>> find_timestamp(std::int64_t timestamp) const;
-  // Raw bytes [pos, pos + len).
+  // Raw bytes [pos, pos + len) (fewer at the end of the file). Large reads the page cache
+  // does not hold bypass it (O_DIRECT; see segment.cc). Safe from the cleaner thread for a
+  // closed segment while the loop reads it too.
   result<std::vector<std::uint8_t>> read_bytes(std::uint64_t pos, std::size_t len) const;
   // Every batch from byte `pos`, headers only; stops at the end or on a bad header.
   result<void> for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const;
@@ -140,6 +143,8 @@ class segment {
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
   void recycle_page_cache(std::int64_t window_bytes);
+  // read_bytes through the O_DIRECT read descriptor; nullopt when that is not possible.
+  std::optional<std::vector<std::uint8_t>> read_direct(std::uint64_t pos, std::size_t len) const;
   // Keeps tail_block_ equal to the bytes of the last partial block once `batch` is
   // appended at size_ (call before size_ moves).
   void update_tail_block(std::span<const std::uint8_t> batch);
@@ -163,6 +168,11 @@ class segment {
   // block (the file holds them followed by zero padding up to the block boundary).
   std::shared_ptr<file> direct_;
   bool direct_refused_ = false;
+  bool had_direct_ = false;  // some append went direct: the page cache holds little of it
+  // O_DIRECT read descriptor, opened on the first large read (loop or cleaner thread).
+  mutable std::mutex direct_read_mu_;
+  mutable std::shared_ptr<file> direct_read_;
+  mutable bool direct_read_refused_ = false;
   std::unique_ptr<std::uint8_t, void (*)(void*)> tail_block_{nullptr, &std::free};
   bool cache_marks_set_ = false;
   std::uint64_t writeback_from_ = 0;

@@ -17,6 +17,7 @@
 
 #include <boost/container/vector.hpp>
 
+#include "broker/server/frame_pool.h"
 #include "core/protocol/header.h"
 #include "core/protocol/wire.h"
 
@@ -25,8 +26,9 @@ namespace eddy::broker {
 class broker;
 
 // A request frame as read from the socket: grown without zero-filling (the bytes are
-// overwritten by the read at once), which matters for megabyte produce requests.
-using frame_buffer = boost::container::vector<std::uint8_t>;
+// overwritten by the read at once), which matters for megabyte produce requests, in
+// memory from the frame pool (see frame_pool.h).
+using frame_buffer = boost::container::vector<std::uint8_t, frame_allocator<std::uint8_t>>;
 
 // Where a connection places the next large frame in memory: so that the byte at
 // `records_offset` of the frame (a produce request's record batch, when the client sends
