@@ -16,9 +16,10 @@
 // the median figure of each, and the median of the per-round eddy/mock ratios (figures swing
 // with whatever else the machine runs; alternating keeps that fair).
 //
-// Each produce line also gives the CPU time spent per GB of values, split into the broker's
-// threads (Eddy's eddy-loop/eddy-writer/eddy-flusher/eddy-cleaner, the mock's rdk:mock) and
-// the rest of the process (the librdkafka client and the producing thread). On a 2-core
+// Each produce, consume and tail line also gives the CPU time spent per GB of values, split
+// into the broker's threads (Eddy's eddy-loop/eddy-writer/eddy-flusher/eddy-cleaner, the
+// mock's rdk:mock) and the rest of the process (the librdkafka clients and the threads
+// producing and polling; for tail, producer and consumer together). On a 2-core
 // machine both cores are busy during produce, so throughput follows the sum of the two; the
 // broker's share is the part a broker can change, and it is far steadier than throughput.
 //
@@ -103,7 +104,7 @@ struct result {
   long count = 0;
   double bytes = 0;
   std::string note;
-  double broker_cpu_per_gb = -1, client_cpu_per_gb = -1;  // produce only
+  double broker_cpu_per_gb = -1, client_cpu_per_gb = -1;  // produce, consume and tail
   std::string line() const {
     std::string cpu = broker_cpu_per_gb < 0 ? ""
                                             : fmt::format("  cpu/GB: broker {:.3f} s, client {:.3f} s", broker_cpu_per_gb,
@@ -194,6 +195,7 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
   rd_kafka_poll_set_consumer(c);
   auto* parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  cpu_meter cpu;
   auto t0 = clock_type::now();
   if (auto e = rd_kafka_assign(c, parts)) die(std::string("assign: ") + rd_kafka_err2str(e));
   rd_kafka_topic_partition_list_destroy(parts);
@@ -210,9 +212,10 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
     rd_kafka_message_destroy(m);
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  auto [broker_cpu, client_cpu] = cpu.per_gb(bytes);
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
-  result r{secs, got, bytes, {}};
+  result r{secs, got, bytes, {}, broker_cpu, client_cpu};
   r.note = got < n ? fmt::format("  INCOMPLETE: {} of {} records within 20 s", got, n) : "";
   return r;
 }
@@ -264,6 +267,7 @@ result tail(const std::string& bootstrap, const std::string& topic, long n, doub
   }
   if (got == 0) die("tail: the consumer did not get the first record within 10 s");
   got = 0;
+  cpu_meter cpu;  // producer, consumer and broker: per GB consumed
   auto t0 = clock_type::now();
   auto last = t0;
   std::thread reader([&] {
@@ -286,11 +290,12 @@ result tail(const std::string& bootstrap, const std::string& topic, long n, doub
   if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");
   produce_rate = double(n) / std::chrono::duration<double>(clock_type::now() - t0).count();
   reader.join();
+  auto [broker_cpu, client_cpu] = cpu.per_gb(bytes);
   rd_kafka_destroy(p);
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
   // (Nothing read: the rate is 0 over the whole wait, not 0/0.)
-  result r{got > 0 ? std::chrono::duration<double>(last - t0).count() : 20.0, got, bytes, {}};
+  result r{got > 0 ? std::chrono::duration<double>(last - t0).count() : 20.0, got, bytes, {}, broker_cpu, client_cpu};
   r.note = fmt::format("  (producer {:.0f} msgs/s)", produce_rate);
   if (got < n) r.note += fmt::format("  INCOMPLETE: {} of {} records within 20 s", got, n);
   return r;
