@@ -4,8 +4,14 @@
 //
 // Long poll: when fewer than min_bytes are available and max_wait_ms > 0, the request
 // waits (fetch_waiters) and is retried after every append until enough data arrived or
-// the wait ran out. Any partition error answers at once. Fetch sessions (v7+) are not
-// kept: every response has session_id 0, which clients treat as "sessionless".
+// the wait ran out. Any partition error answers at once.
+//
+// Records are not copied into the response: each partition's batches are pieces left
+// where the log has them (its tail cache holds the producers' requests; a disk read has
+// its own buffer), written to the socket from there (request_context::respond_sharing).
+//
+// Fetch sessions (v7+) are not kept: every response has session_id 0, which clients treat
+// as "sessionless".
 #include <memory>
 
 #include <fmt/format.h>
@@ -31,6 +37,9 @@ struct built {
   protocol::fetch_response resp;
   std::int64_t bytes = 0;
   bool errors = false;
+  // What keeps the records pieces valid until the response is written (see
+  // request_context::respond_sharing): cached requests, disk read buffers.
+  std::vector<std::shared_ptr<const void>> owners;
 };
 
 built build(broker& b, const protocol::fetch_request& req, std::int16_t version) {
@@ -80,7 +89,7 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
         pr.records = protocol::bytes{};
         continue;
       }
-      auto r = pl->read(p.fetch_offset, std::int32_t(std::max<std::int64_t>(limit, 1)), upper);
+      auto r = pl->read(p.fetch_offset, std::int32_t(std::max<std::int64_t>(limit, 1)), upper, /*share=*/true);
       if (!r) {
         if (r.error().code != error_code::offset_out_of_range)
           fmt::print(stderr, "eddy-broker: fetch {}-{} at offset {} failed: {}\n", t.topic, p.partition, p.fetch_offset,
@@ -95,9 +104,11 @@ built build(broker& b, const protocol::fetch_request& req, std::int16_t version)
         for (const auto& a : pl->aborted_transactions(p.fetch_offset, r->next_offset))
           pr.aborted_transactions->push_back({a.producer_id, a.first_offset});
       }
-      out.bytes += std::int64_t(r->records.size());
-      budget -= std::int64_t(r->records.size());
-      pr.records = std::move(r->records);
+      std::int64_t n = std::int64_t(r->size());
+      out.bytes += n;
+      budget -= n;
+      pr.records = protocol::record_bytes::gather(std::move(r->pieces));
+      for (auto& o : r->owners) out.owners.push_back(std::move(o));
     }
   }
   return out;
@@ -110,13 +121,13 @@ void handle_fetch(request_ptr ctx) {
   broker& b = ctx->owner();
   auto first = build(b, state->req, state->version);
   if (first.errors || first.bytes >= std::max(state->req.min_bytes, 1) || state->req.max_wait_ms <= 0) {
-    return ctx->respond(first.resp);
+    return ctx->respond_sharing(first.resp, std::move(first.owners));
   }
   b.waiters().add(
       [ctx, state, &b](bool timed_out) {
         auto again = build(b, state->req, state->version);
         if (timed_out || again.errors || again.bytes >= std::max(state->req.min_bytes, 1)) {
-          ctx->respond(again.resp);
+          ctx->respond_sharing(again.resp, std::move(again.owners));
           return true;
         }
         return false;

@@ -520,7 +520,8 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   return out;
 }
 
-result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const {
+result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                                        bool share) const {
   ++reads_;  // a reader, even one waiting at the end (see the tail cache in append)
   if (offset < log_start_offset_ || offset > log_end_offset())
     return make_error(error_code::offset_out_of_range,
@@ -529,7 +530,7 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
   read_result out;
   upper_bound = std::min(upper_bound, high_watermark());
   if (offset >= upper_bound) return out;
-  if (cache_ && cache_->read(offset, max_bytes, upper_bound, out)) return out;
+  if (cache_ && cache_->read(offset, max_bytes, upper_bound, out, share)) return out;
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
@@ -560,9 +561,15 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
       return make_error(error_code::corrupt_message,
                         fmt::format("{}-{}: unreadable batch at offset {}", topic_, partition_, first.base_offset));
     buf.resize(keep);
-    out.records = std::move(buf);
     out.first_offset = first.base_offset;
     out.next_offset = next;
+    if (share) {
+      auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(buf));
+      out.pieces.emplace_back(owned->data(), owned->size());
+      out.owners.push_back(std::move(owned));
+    } else {
+      out.records = std::move(buf);
+    }
     return out;
   }
   return out;

@@ -81,6 +81,16 @@ struct read_result {
   // Whole batches, back to back, as stored (copied from the tail cache or read from the
   // segment file).
   std::vector<std::uint8_t> records;
+  // Reads that share (partition_log::read with `share`): the same bytes as pieces, in
+  // order, left where they are (cached batches in their request frames, a disk read in its
+  // own buffer), valid while `owners` live; `records` stays empty.
+  std::vector<std::span<const std::uint8_t>> pieces;
+  std::vector<std::shared_ptr<const void>> owners;
+  std::size_t size() const {
+    std::size_t n = records.size();
+    for (const auto& p : pieces) n += p.size();
+    return n;
+  }
   std::int64_t first_offset = -1;  // base offset of the first returned batch, -1 if none
   std::int64_t next_offset = -1;   // offset after the last returned batch
 };
@@ -176,7 +186,10 @@ class partition_log {
   // that the first batch is returned whole even when larger (Kafka's min-one-batch rule),
   // and only batches whose base offset is < `upper_bound` (high watermark or LSO).
   // offset_out_of_range when `offset` < log start or > log end offset.
-  result<read_result> read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const;
+  // With `share` the result comes as pieces and owners (see read_result): no copy of
+  // cached batches (the fetch handler sends them from where they are).
+  result<read_result> read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                           bool share = false) const;
 
   std::int64_t log_start_offset() const { return log_start_offset_; }
   std::int64_t log_end_offset() const;

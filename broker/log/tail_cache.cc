@@ -65,7 +65,8 @@ void tail_cache::add(std::int64_t base_offset, std::int64_t last_offset, std::sp
   budget_->order_.push_back({id_, seq});
 }
 
-bool tail_cache::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, read_result& out) const {
+bool tail_cache::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, read_result& out,
+                      bool share) const {
   if (entries_.empty() || offset < entries_.front().base || offset > entries_.back().last) return false;
   auto it = std::partition_point(entries_.begin(), entries_.end(), [&](const entry& e) { return e.last < offset; });
   std::uint64_t limit = std::max<std::uint64_t>(it->bytes.size(), std::uint64_t(std::max(0, max_bytes)));
@@ -77,17 +78,26 @@ bool tail_cache::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t 
     total += end->bytes.size();
   }
   out.records.clear();
+  out.pieces.clear();
+  out.owners.clear();
   out.first_offset = -1;
   out.next_offset = -1;
   if (end == it) return true;  // nothing below the upper bound yet
+  out.first_offset = it->base;
+  out.next_offset = std::prev(end)->last + 1;
+  if (share) {
+    for (auto e = it; e != end; ++e) {
+      out.pieces.push_back(e->bytes);
+      if (out.owners.empty() || out.owners.back() != e->owner) out.owners.push_back(e->owner);
+    }
+    return true;
+  }
   out.records.resize(total);
   std::uint8_t* p = out.records.data();
   for (auto e = it; e != end; ++e) {
     std::memcpy(p, e->bytes.data(), e->bytes.size());
     p += e->bytes.size();
   }
-  out.first_offset = it->base;
-  out.next_offset = std::prev(end)->last + 1;
   return true;
 }
 

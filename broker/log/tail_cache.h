@@ -95,9 +95,11 @@ class tail_cache {
   // Whole batches from the one holding `offset`, as segment reads return them: at least
   // the first batch (even when larger than `max_bytes`), then more while the total stays
   // within max_bytes, and only batches whose base offset is < `upper_bound`, into `out`
-  // (records, first_offset, next_offset). False, `out` untouched, when `offset` is not in
-  // the cached range (read the segments instead).
-  bool read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, read_result& out) const;
+  // (records, or with `share` pieces and owners without copying; first_offset,
+  // next_offset). False, `out` untouched, when `offset` is not in the cached range (read
+  // the segments instead).
+  bool read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, read_result& out,
+            bool share = false) const;
 
   // Forgets the batches that end below `offset` (the log start offset moved, or a
   // compaction rewrote the segments below `offset`).

@@ -110,7 +110,7 @@ void connection::dispatch(frame_buffer frame, std::size_t frame_start) {
   auto s = std::make_shared<slot>();
   pending_.push_back(s);
   std::weak_ptr<connection> weak = shared_from_this();
-  auto sink = [weak, s](protocol::bytes&& out) {
+  auto sink = [weak, s](response_frame&& out) {
     if (auto c = weak.lock()) c->on_response(s, std::move(out));
   };
   if (header.api_version < h->min_version || header.api_version > h->max_version) {
@@ -119,8 +119,8 @@ void connection::dispatch(frame_buffer frame, std::size_t frame_start) {
     protocol::api_versions_response resp;
     resp.error_code = std::int16_t(protocol::error_code::unsupported_version);
     resp.api_keys.push_back({std::int16_t(protocol::api_key::api_versions), h->min_version, h->max_version});
-    protocol::bytes out;
-    protocol::encode_response_frame(out, header.api_key, 0, header.correlation_id, resp);
+    response_frame out;
+    protocol::encode_response_frame(out.bytes, header.api_key, 0, header.correlation_id, resp);
     sink(std::move(out));
     return read_size();
   }
@@ -137,7 +137,7 @@ void connection::dispatch(frame_buffer frame, std::size_t frame_start) {
   read_size();
 }
 
-void connection::on_response(std::shared_ptr<slot> s, protocol::bytes&& frame) {
+void connection::on_response(std::shared_ptr<slot> s, response_frame&& frame) {
   if (closed_) return;
   s->frame = std::move(frame);
   s->ready = true;
@@ -148,14 +148,22 @@ void connection::on_response(std::shared_ptr<slot> s, protocol::bytes&& frame) {
 void connection::flush() {
   if (writing_ || closed_) return;
   while (!pending_.empty() && pending_.front()->ready) {
-    if (!pending_.front()->frame.empty()) writing_frames_.push_back(std::move(pending_.front()->frame));
+    if (!pending_.front()->frame.bytes.empty()) writing_frames_.push_back(std::move(pending_.front()->frame));
     pending_.pop_front();
   }
   if (writing_frames_.empty()) return;
   writing_ = true;
   std::vector<asio::const_buffer> bufs;
   bufs.reserve(writing_frames_.size());
-  for (auto& f : writing_frames_) bufs.emplace_back(f.data(), f.size());
+  for (auto& f : writing_frames_) {
+    std::size_t from = 0;
+    for (const auto& sp : f.splices) {
+      if (sp.at > from) bufs.emplace_back(f.bytes.data() + from, sp.at - from);
+      bufs.emplace_back(sp.bytes.data(), sp.bytes.size());
+      from = sp.at;
+    }
+    if (f.bytes.size() > from) bufs.emplace_back(f.bytes.data() + from, f.bytes.size() - from);
+  }
   auto self = shared_from_this();
   asio::async_write(socket_, bufs, [self](boost::system::error_code ec, std::size_t) {
     self->writing_ = false;

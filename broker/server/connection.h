@@ -33,7 +33,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   struct slot {
-    protocol::bytes frame;
+    response_frame frame;
     bool ready = false;
   };
   static constexpr std::size_t max_in_flight = 128;
@@ -44,7 +44,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // Moves the first bytes of a frame into a buffer for the whole frame, placed as
   // placement_ says; `shift` becomes the padding before the frame.
   void place_frame(frame_buffer& buf, std::size_t& shift, std::size_t size);
-  void on_response(std::shared_ptr<slot> s, protocol::bytes&& frame);
+  void on_response(std::shared_ptr<slot> s, response_frame&& frame);
   void flush();
   void fail(const char* why);
 
@@ -54,8 +54,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string client_host_;
   std::uint8_t size_buf_[4];
   std::deque<std::shared_ptr<slot>> pending_;
-  // Frames being written, in order, sent as one gather write (no copy into one buffer).
-  std::vector<protocol::bytes> writing_frames_;
+  // Frames being written, in order, sent as one gather write (no copy into one buffer;
+  // spliced record pieces go out from where they are).
+  std::vector<response_frame> writing_frames_;
   bool writing_ = false;
   bool reading_ = false;
   bool closed_ = false;

@@ -44,9 +44,21 @@ struct frame_placement {
   std::size_t address_modulo = 0;
 };
 
+// A response on its way to the socket: the encoded bytes, record pieces that were not
+// copied into them (each goes in at its position; see protocol::splice), and the owners
+// that keep those pieces valid until the frame is written. Empty bytes = no response.
+struct response_frame {
+  protocol::bytes bytes;
+  std::vector<protocol::splice> splices;
+  std::vector<std::shared_ptr<const void>> owners;
+};
+
 class request_context {
  public:
-  using sink = std::function<void(protocol::bytes&& frame)>;  // empty frame = no response
+  using sink = std::function<void(response_frame&& frame)>;
+  // Record pieces at least this large are sent from where they are (respond_sharing);
+  // smaller ones are cheaper to copy than to send as a separate piece.
+  static constexpr std::size_t splice_min_bytes = 8 * 1024;
 
   // The frame's bytes start at `frame_start` in `frame` (placement padding before it);
   // `body_offset` counts from the start of `frame`.
@@ -83,15 +95,29 @@ class request_context {
   void respond(const T& msg) {
     if (answered_) return;
     answered_ = true;
-    protocol::bytes out;
-    out.reserve(64);
-    protocol::encode_response_frame(out, header_.api_key, header_.api_version, header_.correlation_id, msg);
-    sink_(std::move(out));
+    response_frame f;
+    f.bytes.reserve(64);
+    protocol::encode_response_frame(f.bytes, header_.api_key, header_.api_version, header_.correlation_id, msg);
+    sink_(std::move(f));
+  }
+  // The same for a message whose records fields point into memory that `owners` keep
+  // alive (a fetch answered from the log): large pieces are written to the socket from
+  // there, not copied into the response.
+  template <class T>
+  void respond_sharing(const T& msg, std::vector<std::shared_ptr<const void>> owners) {
+    if (answered_) return;
+    answered_ = true;
+    response_frame f;
+    f.bytes.reserve(256);
+    protocol::encode_response_frame(f.bytes, header_.api_key, header_.api_version, header_.correlation_id, msg,
+                                    &f.splices, splice_min_bytes);
+    if (!f.splices.empty()) f.owners = std::move(owners);
+    sink_(std::move(f));
   }
   void no_response() {
     if (answered_) return;
     answered_ = true;
-    sink_(protocol::bytes{});
+    sink_(response_frame{});
   }
   bool answered() const { return answered_; }
 

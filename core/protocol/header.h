@@ -46,14 +46,19 @@ bytes encode_request_frame(const request_header& h, const Message& m) {
 }
 
 // Appends a size-prefixed response frame for a request (key, version, correlation id).
+// With `splices`, records pieces of at least `splice_min` bytes are not copied into `out`
+// but listed there (see writer::splice_records); the size prefix counts them, so the
+// frame is `out` with each splice's bytes inserted at its position.
 template <class Message>
-void encode_response_frame(bytes& out, std::int16_t key, std::int16_t version, std::int32_t correlation_id, const Message& m) {
+void encode_response_frame(bytes& out, std::int16_t key, std::int16_t version, std::int32_t correlation_id, const Message& m,
+                           std::vector<splice>* splices = nullptr, std::size_t splice_min = 0) {
   std::size_t start = out.size();
   out.resize(start + 4);
   writer w(out);
+  if (splices != nullptr) w.splice_records(splices, splice_min);
   encode_response_header(w, correlation_id, response_header_version(key, version));
   m.encode(w, version);
-  std::uint32_t n = std::uint32_t(out.size() - start - 4);
+  std::uint32_t n = std::uint32_t(out.size() - start - 4 + w.spliced_bytes());
   out[start] = std::uint8_t(n >> 24); out[start + 1] = std::uint8_t(n >> 16);
   out[start + 2] = std::uint8_t(n >> 8); out[start + 3] = std::uint8_t(n);
 }

@@ -31,12 +31,16 @@ class decode_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The bytes of a `records` field (Produce, Fetch): either owned, or a view into the
-// request frame they were decoded from (reader::borrow_records), which saves copying a
-// megabyte record set on its way from the socket to the log. A view is valid as long as
-// the frame; whoever keeps it longer keeps the frame alive (see request_context).
+// The bytes of a `records` field (Produce, Fetch): owned; a view into the request frame
+// they were decoded from (reader::borrow_records), which saves copying a megabyte record
+// set on its way from the socket to the log; or pieces gathered from several buffers (a
+// fetch answered from the log's cache and reads), which a splicing writer leaves where
+// they are (see writer::splice_records). Views and pieces are valid as long as what they
+// point into; whoever keeps them longer keeps that alive (see request_context).
 class record_bytes {
  public:
+  using piece = std::span<const std::uint8_t>;
+
   record_bytes() = default;
   record_bytes(bytes b) : owned_(std::move(b)) {}  // NOLINT: implicit, like the bytes it replaces
   static record_bytes view(const std::uint8_t* data, std::size_t size) {
@@ -46,8 +50,31 @@ class record_bytes {
     r.is_view_ = true;
     return r;
   }
+  // The concatenation of `pieces`, in order, without copying them.
+  static record_bytes gather(std::vector<piece> pieces) {
+    record_bytes r;
+    r.view_size_ = 0;
+    for (const auto& p : pieces) r.view_size_ += p.size();
+    r.pieces_ = std::move(pieces);
+    r.is_view_ = true;
+    if (r.pieces_.size() == 1) {
+      r.view_ = r.pieces_.front().data();
+      r.pieces_.clear();
+    }
+    return r;
+  }
+  // The record set as pieces (one for owned bytes and plain views).
+  std::vector<piece> pieces() const {
+    if (!pieces_.empty()) return pieces_;
+    if (empty()) return {};
+    return {piece(data(), size())};
+  }
 
-  const std::uint8_t* data() const { return is_view_ ? view_ : owned_.data(); }
+  // Contiguous bytes: for gathered pieces, a copy made on first use.
+  const std::uint8_t* data() const {
+    if (!pieces_.empty()) return flat().data();
+    return is_view_ ? view_ : owned_.data();
+  }
   std::size_t size() const { return is_view_ ? view_size_ : owned_.size(); }
   bool empty() const { return size() == 0; }
   const std::uint8_t* begin() const { return data(); }
@@ -55,7 +82,7 @@ class record_bytes {
   std::span<const std::uint8_t> span() const { return {data(), size()}; }
   bool is_view() const { return is_view_; }
   // Writable access for the owner of the underlying frame (the broker rewrites a batch's
-  // base offset in place before appending it).
+  // base offset in place before appending it). Not for gathered pieces.
   std::uint8_t* mutable_data() { return is_view_ ? const_cast<std::uint8_t*>(view_) : owned_.data(); }
 
   bool operator==(const record_bytes& o) const {
@@ -63,10 +90,28 @@ class record_bytes {
   }
 
  private:
+  const bytes& flat() const {
+    if (flat_.size() != view_size_) {
+      flat_.clear();
+      flat_.reserve(view_size_);
+      for (const auto& p : pieces_) flat_.insert(flat_.end(), p.begin(), p.end());
+    }
+    return flat_;
+  }
+
   bytes owned_;
   const std::uint8_t* view_ = nullptr;
   std::size_t view_size_ = 0;
   bool is_view_ = false;
+  std::vector<piece> pieces_;  // gathered; empty otherwise
+  mutable bytes flat_;         // gathered pieces made contiguous by data()
+};
+
+// A piece of a frame the writer did not copy (writer::splice_records): `bytes` belong in
+// the frame at byte `at` of the written buffer, before whatever was written after them.
+struct splice {
+  std::size_t at;
+  std::span<const std::uint8_t> bytes;
 };
 
 class reader {
@@ -281,7 +326,27 @@ class writer {
     write_length(std::int64_t(b.size()), compact, true);
     write_raw(b.data(), b.size());
   }
-  void write_records(const record_bytes& b, bool compact) { write_bytes(b.span(), compact); }
+  // With splicing on (splice_records), pieces of at least the minimum size are noted in
+  // the splice list instead of copied; smaller ones are copied as usual.
+  void write_records(const record_bytes& b, bool compact) {
+    if (splices_ == nullptr) return write_bytes(b.span(), compact);
+    write_length(std::int64_t(b.size()), compact, true);
+    for (const auto& p : b.pieces()) {
+      if (p.size() >= splice_min_) {
+        splices_->push_back({out_.size(), p});
+        spliced_ += p.size();
+      } else {
+        write_raw(p.data(), p.size());
+      }
+    }
+  }
+  // Turns splicing on: records pieces of `min_bytes` or more go to `out` (see splice).
+  void splice_records(std::vector<splice>* out, std::size_t min_bytes) {
+    splices_ = out;
+    splice_min_ = min_bytes;
+  }
+  // Bytes noted as splices so far (they count in the frame's size).
+  std::size_t spliced_bytes() const { return spliced_; }
   void write_nullable_bytes(const std::optional<bytes>& b, bool compact) {
     if (!b) return write_length(-1, compact, true);
     write_bytes(*b, compact);
@@ -300,6 +365,9 @@ class writer {
     out_.insert(out_.end(), buf, buf + sizeof(T));
   }
   bytes& out_;
+  std::vector<splice>* splices_ = nullptr;
+  std::size_t splice_min_ = 0;
+  std::size_t spliced_ = 0;
 };
 
 }  // namespace eddy::protocol
