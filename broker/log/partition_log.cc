@@ -544,9 +544,9 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
     // below the upper bound by walking the headers in memory.
     std::uint64_t want = std::max<std::uint64_t>(first.size, std::uint64_t(std::max(0, max_bytes)));
     want = std::min<std::uint64_t>(want, s.readable_size() - first.position);
-    auto bytes = s.read_bytes(first.position, std::size_t(want));
-    if (!bytes) return bytes.error();
-    std::vector<std::uint8_t>& buf = *bytes;
+    auto got = s.read_shared(first.position, std::size_t(want));
+    if (!got) return got.error();
+    std::span<const std::uint8_t> buf = got->bytes;
     std::size_t keep = 0;
     std::int64_t next = offset;
     while (keep + record::batch_header_size <= buf.size()) {
@@ -560,15 +560,13 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
     if (keep == 0)
       return make_error(error_code::corrupt_message,
                         fmt::format("{}-{}: unreadable batch at offset {}", topic_, partition_, first.base_offset));
-    buf.resize(keep);
     out.first_offset = first.base_offset;
     out.next_offset = next;
     if (share) {
-      auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(buf));
-      out.pieces.emplace_back(owned->data(), owned->size());
-      out.owners.push_back(std::move(owned));
+      out.pieces.push_back(buf.first(keep));
+      out.owners.push_back(std::move(got->owner));
     } else {
-      out.records = std::move(buf);
+      out.records.assign(buf.begin(), buf.begin() + std::ptrdiff_t(keep));
     }
     return out;
   }

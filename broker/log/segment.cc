@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/log/block_pool.h"
 #include "core/record/batch_header.h"
 
 namespace eddy::broker::log {
@@ -461,53 +462,48 @@ result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool
   }
 }
 
-namespace {
-
-// The reading thread's block-aligned buffer for O_DIRECT reads, kept between reads (memory
-// that stays mapped is what makes these reads cheap; see read_bytes). Reads larger than
-// `keep_up_to` use a buffer of their own.
-struct aligned_buffer {
-  static constexpr std::size_t keep_up_to = 8u << 20;
-  std::unique_ptr<std::uint8_t, void (*)(void*)> mem{nullptr, &std::free};
-  std::size_t capacity = 0;
-  std::uint8_t* get(std::size_t n) {
-    if (n > capacity) {
-      void* p = nullptr;
-      std::size_t want = std::max(n, std::size_t(1) << 20);
-      if (::posix_memalign(&p, direct_io_alignment, want) != 0) return nullptr;
-      mem.reset(static_cast<std::uint8_t*>(p));
-      capacity = want;
-    }
-    return mem.get();
-  }
-};
-
-}  // namespace
-
 // Reads of at least direct_min_bytes that the page cache cannot serve (behind the cached
 // tail window, in a segment written with O_DIRECT, or in a segment this run did not
-// write) go around it: an O_DIRECT read into a reused aligned buffer, then one copy into
-// the result. A buffered read would instead allocate a page-cache page per 4 KiB and copy
-// out of it, and on this kind of virtual machine fresh pages are the expensive part
-// (measured: ~200 MB/s with a whole core busy in the copy, against about 1 GB/s at a tenth
-// of the CPU). Small reads and the cached tail are read through the page cache.
-result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::size_t len) const {
+// write) go around it: an O_DIRECT read into a pooled 4 KiB-aligned block. A buffered read
+// would instead allocate a page-cache page per 4 KiB and copy out of it, and on this kind
+// of virtual machine fresh pages are the expensive part (measured: ~200 MB/s with a whole
+// core busy in the copy, against about 1 GB/s at a tenth of the CPU). Small reads and the
+// cached tail are read through the page cache.
+bool segment::reads_direct(std::uint64_t pos, std::size_t len) const {
   bool cached = cache_marks_set_ && pos + len > dropped_to_ && !had_direct_;
-  if (len >= direct_min_bytes && !cached) {
-    if (auto r = read_direct(pos, len)) return std::move(*r);
-  }
+  return len >= direct_min_bytes && !cached;
+}
+
+result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::size_t len) const {
+  if (reads_direct(pos, len))
+    if (auto r = read_direct(pos, len)) return std::vector<std::uint8_t>(r->bytes.begin(), r->bytes.end());
   std::vector<std::uint8_t> out(len);
   auto n = log_->pread(out, pos);
   if (!n) return n.error();
   out.resize(*n);
-  // A read behind the cached tail (a consumer catching up) came from disk: evict it again
-  // so those pages are reused too (see recycle_page_cache).
-  if (*n > 0 && cache_marks_set_ && pos + *n <= dropped_to_)
-    (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(*n), POSIX_FADV_DONTNEED);
+  evict_after_read(pos, *n);
   return out;
 }
 
-std::optional<std::vector<std::uint8_t>> segment::read_direct(std::uint64_t pos, std::size_t len) const {
+result<shared_bytes> segment::read_shared(std::uint64_t pos, std::size_t len) const {
+  if (reads_direct(pos, len))
+    if (auto r = read_direct(pos, len)) return std::move(*r);
+  auto block = block_pool::shared(len);
+  auto n = log_->pread(std::span<std::uint8_t>(block.get(), len), pos);
+  if (!n) return n.error();
+  evict_after_read(pos, *n);
+  std::span<const std::uint8_t> bytes(block.get(), *n);
+  return shared_bytes{std::move(block), bytes};
+}
+
+void segment::evict_after_read(std::uint64_t pos, std::size_t n) const {
+  // A read behind the cached tail (a consumer catching up) came from disk: evict it again
+  // so those pages are reused too (see recycle_page_cache).
+  if (n > 0 && cache_marks_set_ && pos + n <= dropped_to_)
+    (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(n), POSIX_FADV_DONTNEED);
+}
+
+std::optional<shared_bytes> segment::read_direct(std::uint64_t pos, std::size_t len) const {
   std::shared_ptr<file> fd;
   {
     std::lock_guard lk(direct_read_mu_);
@@ -526,16 +522,15 @@ std::optional<std::vector<std::uint8_t>> segment::read_direct(std::uint64_t pos,
   std::uint64_t from = pos & ~(a - 1);
   std::uint64_t to = (pos + len + a - 1) & ~(a - 1);
   std::size_t n = std::size_t(to - from);
-  thread_local aligned_buffer kept;
-  aligned_buffer own;
-  std::uint8_t* buf = n <= aligned_buffer::keep_up_to ? kept.get(n) : own.get(n);
-  if (buf == nullptr) return std::nullopt;
-  auto got = fd->pread(std::span<std::uint8_t>(buf, n), from);
+  auto block = block_pool::shared(n);
+  auto got = fd->pread(std::span<std::uint8_t>(block.get(), n), from);
   // Errors (EINVAL where the file system takes O_DIRECT opens but not these reads) fall
   // back to the page cache, which reports real read errors itself.
   if (!got) return std::nullopt;
-  std::size_t have = *got > pos - from ? std::min<std::size_t>(len, *got - std::size_t(pos - from)) : 0;
-  return std::vector<std::uint8_t>(buf + (pos - from), buf + (pos - from) + have);
+  std::size_t skip = std::size_t(pos - from);
+  std::size_t have = *got > skip ? std::min<std::size_t>(len, *got - skip) : 0;
+  std::span<const std::uint8_t> bytes(block.get() + skip, have);
+  return shared_bytes{std::move(block), bytes};
 }
 
 result<void> segment::seal() {

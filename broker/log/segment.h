@@ -65,6 +65,12 @@ struct deferred_append {
   std::unique_ptr<write_body> write;
 };
 
+// Bytes read from a segment, left in the block that was read into (see read_shared).
+struct shared_bytes {
+  std::shared_ptr<const void> owner;
+  std::span<const std::uint8_t> bytes;
+};
+
 class segment {
  public:
   // `<dir>/<20-digit base><ext>`, e.g. ext ".log", ".index", ".log.cleaned".
@@ -119,6 +125,9 @@ class segment {
   // does not hold bypass it (O_DIRECT; see segment.cc). Safe from the cleaner thread for a
   // closed segment while the loop reads it too.
   result<std::vector<std::uint8_t>> read_bytes(std::uint64_t pos, std::size_t len) const;
+  // The same without copying: the bytes stay in the pooled block they were read into,
+  // which `owner` keeps.
+  result<shared_bytes> read_shared(std::uint64_t pos, std::size_t len) const;
   // Every batch from byte `pos`, headers only; stops at the end or on a bad header.
   result<void> for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const;
 
@@ -143,8 +152,12 @@ class segment {
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
   void recycle_page_cache(std::int64_t window_bytes);
-  // read_bytes through the O_DIRECT read descriptor; nullopt when that is not possible.
-  std::optional<std::vector<std::uint8_t>> read_direct(std::uint64_t pos, std::size_t len) const;
+  // Whether [pos, pos + len) is read with O_DIRECT (large, and not in the page cache).
+  bool reads_direct(std::uint64_t pos, std::size_t len) const;
+  // A read through the O_DIRECT read descriptor; nullopt when that is not possible.
+  std::optional<shared_bytes> read_direct(std::uint64_t pos, std::size_t len) const;
+  // After a buffered read: drops pages read behind the cached tail (recycle_page_cache).
+  void evict_after_read(std::uint64_t pos, std::size_t n) const;
   // Keeps tail_block_ equal to the bytes of the last partial block once `batch` is
   // appended at size_ (call before size_ moves).
   void update_tail_block(std::span<const std::uint8_t> batch);

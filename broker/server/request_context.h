@@ -17,7 +17,7 @@
 
 #include <boost/container/vector.hpp>
 
-#include "broker/server/frame_pool.h"
+#include "broker/log/block_pool.h"
 #include "core/protocol/header.h"
 #include "core/protocol/wire.h"
 
@@ -25,9 +25,30 @@ namespace eddy::broker {
 
 class broker;
 
+// Memory for frames from the log's block pool (see broker/log/block_pool.h): the tail
+// cache keeps produce requests for a while, and a freed megabyte frame is used again for
+// the next request instead of arriving in fresh pages. Stateless: every instance shares
+// the process-wide pool.
+template <class T>
+struct frame_allocator {
+  using value_type = T;
+  frame_allocator() noexcept = default;
+  template <class U>
+  frame_allocator(const frame_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(log::block_pool::allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { log::block_pool::deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const frame_allocator<U>&) const noexcept {
+    return true;
+  }
+  template <class U>
+  bool operator!=(const frame_allocator<U>&) const noexcept {
+    return false;
+  }
+};
+
 // A request frame as read from the socket: grown without zero-filling (the bytes are
-// overwritten by the read at once), which matters for megabyte produce requests, in
-// memory from the frame pool (see frame_pool.h).
+// overwritten by the read at once), which matters for megabyte produce requests.
 using frame_buffer = boost::container::vector<std::uint8_t, frame_allocator<std::uint8_t>>;
 
 // Where a connection places the next large frame in memory: so that the byte at
