@@ -32,7 +32,8 @@ void raw_free(void* p) noexcept { ::operator delete(p, std::align_val_t(alignmen
 }  // namespace
 
 void* allocate(std::size_t bytes) {
-  if (!pooled(bytes)) return raw_allocate(bytes == 0 ? 1 : bytes);
+  if (bytes < min_pooled) return ::operator new(bytes == 0 ? 1 : bytes);  // small: the C library does well
+  if (!pooled(bytes)) return raw_allocate(bytes);
   std::size_t cls = class_of(bytes);
   pool& p = the_pool();
   {
@@ -50,6 +51,7 @@ void* allocate(std::size_t bytes) {
 
 void deallocate(void* ptr, std::size_t bytes) noexcept {
   if (ptr == nullptr) return;
+  if (bytes < min_pooled) return ::operator delete(ptr);
   if (pooled(bytes)) {
     std::size_t cls = class_of(bytes);
     pool& p = the_pool();

@@ -9,9 +9,10 @@
 // costs more than receiving or reading the bytes. The log's tail cache makes this the
 // common case, since it keeps frames for a while and lets them go in a stream. The pool
 // keeps freed blocks by size class (multiples of 64 KiB up to 16 MiB) and hands them out
-// again; at most `idle_limit` bytes wait idle, the rest are freed. Every block is aligned
-// to 4 KiB (O_DIRECT reads go straight into it). Sizes outside the classes are allocated
-// and freed directly, still aligned.
+// again; at most `idle_limit` bytes wait idle, the rest are freed. Blocks of 64 KiB and
+// more are aligned to 4 KiB (O_DIRECT reads go straight into them); larger ones than the
+// classes are allocated and freed directly, still aligned; smaller ones are plain
+// allocations (a small request frame needs neither).
 //
 // Thread-safety: any thread (a mutex guards the free lists); blocks are usually freed on
 // the event loop, sometimes on the writer or cleaner thread.
@@ -28,7 +29,8 @@ inline constexpr std::size_t min_pooled = 64 * 1024;
 inline constexpr std::size_t max_pooled = 16 * 1024 * 1024;
 inline constexpr std::size_t idle_limit = 64 * 1024 * 1024;
 
-// A block of at least `bytes` bytes, aligned to `alignment`; throws std::bad_alloc.
+// A block of at least `bytes` bytes, aligned to `alignment` when `bytes` >= min_pooled;
+// throws std::bad_alloc.
 void* allocate(std::size_t bytes);
 // Gives back a block from allocate(`bytes`) (the same `bytes`).
 void deallocate(void* p, std::size_t bytes) noexcept;
