@@ -307,6 +307,7 @@ std::uint64_t zero_copy_bytes_written() { return zero_copy_bytes.load(std::memor
 result<void> segment::append(std::span<const std::uint8_t> batch, std::int64_t index_interval_bytes,
                              write_mode mode, deferred_append* deferred) {
   record::batch_header_view h{batch.data()};
+  appended_ = true;
   batch_info b;
   b.position = size_;
   b.size = std::uint32_t(batch.size());
@@ -462,16 +463,19 @@ result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool
   }
 }
 
-// Reads of at least direct_min_bytes that the page cache cannot serve (behind the cached
-// tail window, in a segment written with O_DIRECT, or in a segment this run did not
-// write) go around it: an O_DIRECT read into a pooled 4 KiB-aligned block. A buffered read
-// would instead allocate a page-cache page per 4 KiB and copy out of it, and on this kind
-// of virtual machine fresh pages are the expensive part (measured: ~200 MB/s with a whole
-// core busy in the copy, against about 1 GB/s at a tenth of the CPU). Small reads and the
-// cached tail are read through the page cache.
+// Reads of at least direct_min_bytes that the page cache cannot serve (in a segment
+// written with O_DIRECT, behind the recycled tail window of one written through the
+// cache, or in a segment this run did not append to) go around it: an O_DIRECT read into
+// a pooled 4 KiB-aligned block. A buffered read would instead allocate a page-cache page
+// per 4 KiB and copy out of it, and on this kind of virtual machine fresh pages are the
+// expensive part (measured: ~200 MB/s with a whole core busy in the copy, against about
+// 1 GB/s at a tenth of the CPU). Small reads and the cached tail go through the page cache.
 bool segment::reads_direct(std::uint64_t pos, std::size_t len) const {
-  bool cached = cache_marks_set_ && pos + len > dropped_to_ && !had_direct_;
-  return len >= direct_min_bytes && !cached;
+  if (len < direct_min_bytes) return false;
+  if (had_direct_ || !appended_) return true;  // O_DIRECT appends, or written by an earlier run
+  // Buffered appends: what is behind the recycled window was written back and evicted;
+  // the rest (or everything, with the window off, as in Kafka) is the page cache's.
+  return cache_marks_set_ && pos + len <= dropped_to_;
 }
 
 result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::size_t len) const {

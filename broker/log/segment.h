@@ -182,6 +182,7 @@ class segment {
   std::shared_ptr<file> direct_;
   bool direct_refused_ = false;
   bool had_direct_ = false;  // some append went direct: the page cache holds little of it
+  bool appended_ = false;    // appended to by this run (else its bytes are not ours in the cache)
   // O_DIRECT read descriptor, opened on the first large read (loop or cleaner thread).
   mutable std::mutex direct_read_mu_;
   mutable std::shared_ptr<file> direct_read_;
