@@ -84,6 +84,8 @@ std::optional<std::string> broker::start() {
                              [this] { waiters().notify(); });
   // Compaction reads and rewrites segments on its own thread; the swap comes back here.
   logs_->enable_background_cleaner([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+  // Fetches that read from disk do so on a reader thread; the response is sent from here.
+  logs_->enable_background_reads([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
 
   eos_ = std::make_unique<exactly_once_services>(*this);
   if (auto err = eos_->open()) return *err;

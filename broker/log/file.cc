@@ -35,10 +35,11 @@ result<std::shared_ptr<file>> file::open_direct(const std::filesystem::path& pat
   return std::make_shared<file>(fd, path);
 }
 
-result<std::shared_ptr<file>> file::open_direct_read(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-  if (fd < 0) return io_error("cannot open with O_DIRECT", path, errno);
-  return std::make_shared<file>(fd, path);
+result<std::shared_ptr<file>> file::reopen_direct_read(const file& f) {
+  std::string self = "/proc/self/fd/" + std::to_string(f.fd());
+  int fd = ::open(self.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0) return io_error("cannot open with O_DIRECT", f.path(), errno);
+  return std::make_shared<file>(fd, f.path());
 }
 
 file::~file() {

@@ -31,9 +31,10 @@ class file {
   // lengths and buffer addresses must be multiples of direct_io_alignment). Fails where the
   // file system refuses O_DIRECT (tmpfs, for one): callers then write through the cache.
   static result<std::shared_ptr<file>> open_direct(const std::filesystem::path& path);
-  // Opens an existing file read-only with O_DIRECT (reads bypass the page cache; the same
+  // Opens the file `f` has open (the same inode, whatever it is called now: compaction
+  // renames segment files) read-only with O_DIRECT (reads bypass the page cache; the same
   // alignment rules). Fails where the file system refuses O_DIRECT.
-  static result<std::shared_ptr<file>> open_direct_read(const std::filesystem::path& path);
+  static result<std::shared_ptr<file>> reopen_direct_read(const file& f);
 
   explicit file(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   ~file();

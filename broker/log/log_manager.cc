@@ -90,6 +90,10 @@ void log_manager::enable_write_behind(write_behind::post_fn post, std::function<
     for (auto& p : t.partitions) attach_writer(*p);
 }
 
+void log_manager::enable_background_reads(background_reader::post_fn post) {
+  if (!reader_) reader_ = std::make_unique<background_reader>(std::move(post));
+}
+
 void log_manager::attach_writer(partition_log& p) {
   if (writer_) p.set_write_behind(writer_.get(), on_written_);
   if (tail_budget_ && !p.cached_tail()) p.set_tail_cache(tail_budget_.get());

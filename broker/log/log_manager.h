@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/log/background_reader.h"
 #include "broker/log/cleaner.h"
 #include "broker/log/flusher.h"
 #include "broker/log/log_config.h"
@@ -107,6 +108,11 @@ class log_manager {
   // on the calling thread (bounded by options.cleaner_bytes_per_tick).
   void enable_background_cleaner(background_cleaner::post_fn post);
 
+  // Fetch reads from disk on a reader thread (see background_reader.h); `post` runs a
+  // function on the event loop. Without it, reader() is null and fetches read inline.
+  void enable_background_reads(background_reader::post_fn post);
+  background_reader* reader() { return reader_.get(); }
+
   bool flush_strict() const { return options_.flush_strict; }
   const log_manager_options& options() const { return options_; }
   const std::filesystem::path& data_dir() const { return dir_; }
@@ -137,6 +143,7 @@ class log_manager {
   // Declared before topics_: partitions (which drain their writes on destruction) go first.
   std::unique_ptr<write_behind> writer_;
   std::unique_ptr<tail_cache_budget> tail_budget_;  // null when log.tail.cache.bytes=0
+  std::unique_ptr<background_reader> reader_;
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions

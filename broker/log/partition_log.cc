@@ -520,17 +520,17 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   return out;
 }
 
-result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
-                                        bool share) const {
+result<read_plan> partition_log::plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                                           bool share) const {
   ++reads_;  // a reader, even one waiting at the end (see the tail cache in append)
   if (offset < log_start_offset_ || offset > log_end_offset())
     return make_error(error_code::offset_out_of_range,
                       fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),
                                   topic_, partition_));
-  read_result out;
+  read_plan plan;
   upper_bound = std::min(upper_bound, high_watermark());
-  if (offset >= upper_bound) return out;
-  if (cache_ && cache_->read(offset, max_bytes, upper_bound, out, share)) return out;
+  if (offset >= upper_bound) return plan;
+  if (cache_ && cache_->read(offset, max_bytes, upper_bound, plan.ready, share)) return plan;
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
@@ -539,38 +539,61 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
     if (!found) return found.error();
     if (!*found) continue;
     const batch_info& first = **found;
-    if (first.base_offset >= upper_bound) return out;
-    // One read of up to max_bytes (at least the first batch), then trim to whole batches
-    // below the upper bound by walking the headers in memory.
+    if (first.base_offset >= upper_bound) return plan;
+    // One read of up to max_bytes (at least the first batch), trimmed afterwards to whole
+    // batches below the upper bound (read_planned).
     std::uint64_t want = std::max<std::uint64_t>(first.size, std::uint64_t(std::max(0, max_bytes)));
     want = std::min<std::uint64_t>(want, s.readable_size() - first.position);
-    auto got = s.read_shared(first.position, std::size_t(want));
-    if (!got) return got.error();
-    std::span<const std::uint8_t> buf = got->bytes;
-    std::size_t keep = 0;
-    std::int64_t next = offset;
-    while (keep + record::batch_header_size <= buf.size()) {
-      record::batch_header_view h{buf.data() + keep};
-      std::int64_t total = h.total_size();
-      if (total < std::int64_t(record::batch_header_size) || keep + std::uint64_t(total) > buf.size()) break;
-      if (h.base_offset() >= upper_bound) break;
-      keep += std::size_t(total);
-      next = h.last_offset() + 1;
-    }
-    if (keep == 0)
-      return make_error(error_code::corrupt_message,
-                        fmt::format("{}-{}: unreadable batch at offset {}", topic_, partition_, first.base_offset));
-    out.first_offset = first.base_offset;
-    out.next_offset = next;
-    if (share) {
-      out.pieces.push_back(buf.first(keep));
-      out.owners.push_back(std::move(got->owner));
-    } else {
-      out.records.assign(buf.begin(), buf.begin() + std::ptrdiff_t(keep));
-    }
-    return out;
+    plan.needs_disk = true;
+    plan.seg = it->second;
+    plan.position = first.position;
+    plan.length = std::size_t(want);
+    plan.mode = s.mode_for(first.position, plan.length);
+    plan.first_offset = first.base_offset;
+    plan.offset = offset;
+    plan.upper_bound = upper_bound;
+    plan.name = fmt::format("{}-{}", topic_, partition_);
+    return plan;
+  }
+  return plan;
+}
+
+result<read_result> partition_log::read_planned(const read_plan& plan, bool share) {
+  if (!plan.needs_disk) return plan.ready;
+  auto got = plan.seg->read_shared(plan.position, plan.length, plan.mode);
+  if (!got) return got.error();
+  std::span<const std::uint8_t> buf = got->bytes;
+  std::size_t keep = 0;
+  std::int64_t next = plan.offset;
+  while (keep + record::batch_header_size <= buf.size()) {
+    record::batch_header_view h{buf.data() + keep};
+    std::int64_t total = h.total_size();
+    if (total < std::int64_t(record::batch_header_size) || keep + std::uint64_t(total) > buf.size()) break;
+    if (h.base_offset() >= plan.upper_bound) break;
+    keep += std::size_t(total);
+    next = h.last_offset() + 1;
+  }
+  if (keep == 0)
+    return make_error(error_code::corrupt_message,
+                      fmt::format("{}: unreadable batch at offset {}", plan.name, plan.first_offset));
+  read_result out;
+  out.first_offset = plan.first_offset;
+  out.next_offset = next;
+  if (share) {
+    out.pieces.push_back(buf.first(keep));
+    out.owners.push_back(std::move(got->owner));
+  } else {
+    out.records.assign(buf.begin(), buf.begin() + std::ptrdiff_t(keep));
   }
   return out;
+}
+
+result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                                        bool share) const {
+  auto plan = plan_read(offset, max_bytes, upper_bound, share);
+  if (!plan) return plan.error();
+  if (!plan->needs_disk) return std::move(plan->ready);
+  return read_planned(*plan, share);
 }
 
 result<std::optional<timestamp_lookup>> partition_log::offset_for_timestamp(std::int64_t timestamp) const {

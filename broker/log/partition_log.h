@@ -95,6 +95,23 @@ struct read_result {
   std::int64_t next_offset = -1;   // offset after the last returned batch
 };
 
+// A read in two steps, so that its disk part can run on another thread (see
+// partition_log::plan_read). Either the answer is ready (from the tail cache, or nothing
+// to read), or `length` bytes at `position` of `seg` are to be read and trimmed to whole
+// batches from `first_offset` below `upper_bound`.
+struct read_plan {
+  bool needs_disk = false;
+  read_result ready;  // when !needs_disk
+  std::shared_ptr<const segment> seg;
+  std::uint64_t position = 0;
+  std::size_t length = 0;
+  segment::read_mode mode;
+  std::int64_t first_offset = -1;
+  std::int64_t offset = -1;
+  std::int64_t upper_bound = -1;
+  std::string name;  // "<topic>-<partition>", for errors
+};
+
 struct timestamp_lookup {
   std::int64_t offset;     // base offset of the first batch with max_timestamp >= t
   std::int64_t timestamp;  // that batch's max_timestamp
@@ -190,6 +207,13 @@ class partition_log {
   // cached batches (the fetch handler sends them from where they are).
   result<read_result> read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                            bool share = false) const;
+  // read() in two steps: plan_read (event loop) answers from the tail cache or says what
+  // to read from which segment; read_planned (any thread: it touches only the segment,
+  // which stays valid and unchanged below its readable size) does the disk read. The
+  // fetch handler runs read_planned on the log's reader thread. Same errors as read().
+  result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                              bool share = false) const;
+  static result<read_result> read_planned(const read_plan& plan, bool share = false);
 
   std::int64_t log_start_offset() const { return log_start_offset_; }
   std::int64_t log_end_offset() const;

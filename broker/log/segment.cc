@@ -470,41 +470,49 @@ result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool
 // per 4 KiB and copy out of it, and on this kind of virtual machine fresh pages are the
 // expensive part (measured: ~200 MB/s with a whole core busy in the copy, against about
 // 1 GB/s at a tenth of the CPU). Small reads and the cached tail go through the page cache.
-bool segment::reads_direct(std::uint64_t pos, std::size_t len) const {
-  if (len < direct_min_bytes) return false;
-  if (had_direct_ || !appended_) return true;  // O_DIRECT appends, or written by an earlier run
-  // Buffered appends: what is behind the recycled window was written back and evicted;
-  // the rest (or everything, with the window off, as in Kafka) is the page cache's.
-  return cache_marks_set_ && pos + len <= dropped_to_;
+segment::read_mode segment::mode_for(std::uint64_t pos, std::size_t len) const {
+  read_mode m;
+  if (len >= direct_min_bytes) {
+    if (had_direct_ || !appended_) {
+      m.direct = true;  // O_DIRECT appends, or written by an earlier run
+    } else {
+      // Buffered appends: what is behind the recycled window was written back and
+      // evicted; the rest (or everything, with the window off, as in Kafka) is the page
+      // cache's.
+      m.direct = cache_marks_set_ && pos + len <= dropped_to_;
+    }
+  }
+  // A buffered read behind the cached tail (a consumer catching up) came from disk: its
+  // pages are dropped again so that they are reused too.
+  m.evict_after = !m.direct && cache_marks_set_ && pos + len <= dropped_to_;
+  return m;
 }
 
 result<std::vector<std::uint8_t>> segment::read_bytes(std::uint64_t pos, std::size_t len) const {
-  if (reads_direct(pos, len))
+  read_mode m = mode_for(pos, len);
+  if (m.direct)
     if (auto r = read_direct(pos, len)) return std::vector<std::uint8_t>(r->bytes.begin(), r->bytes.end());
   std::vector<std::uint8_t> out(len);
   auto n = log_->pread(out, pos);
   if (!n) return n.error();
   out.resize(*n);
-  evict_after_read(pos, *n);
+  if (m.evict_after) evict_after_read(pos, *n);
   return out;
 }
 
-result<shared_bytes> segment::read_shared(std::uint64_t pos, std::size_t len) const {
-  if (reads_direct(pos, len))
+result<shared_bytes> segment::read_shared(std::uint64_t pos, std::size_t len, read_mode m) const {
+  if (m.direct)
     if (auto r = read_direct(pos, len)) return std::move(*r);
   auto block = block_pool::shared(len);
   auto n = log_->pread(std::span<std::uint8_t>(block.get(), len), pos);
   if (!n) return n.error();
-  evict_after_read(pos, *n);
+  if (m.evict_after) evict_after_read(pos, *n);
   std::span<const std::uint8_t> bytes(block.get(), *n);
   return shared_bytes{std::move(block), bytes};
 }
 
 void segment::evict_after_read(std::uint64_t pos, std::size_t n) const {
-  // A read behind the cached tail (a consumer catching up) came from disk: evict it again
-  // so those pages are reused too (see recycle_page_cache).
-  if (n > 0 && cache_marks_set_ && pos + n <= dropped_to_)
-    (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(n), POSIX_FADV_DONTNEED);
+  if (n > 0) (void)::posix_fadvise(log_->fd(), off_t(pos), off_t(n), POSIX_FADV_DONTNEED);
 }
 
 std::optional<shared_bytes> segment::read_direct(std::uint64_t pos, std::size_t len) const {
@@ -513,7 +521,7 @@ std::optional<shared_bytes> segment::read_direct(std::uint64_t pos, std::size_t 
     std::lock_guard lk(direct_read_mu_);
     if (direct_read_refused_) return std::nullopt;
     if (!direct_read_) {
-      auto d = file::open_direct_read(log_->path());
+      auto d = file::reopen_direct_read(*log_);
       if (!d) {
         direct_read_refused_ = true;  // e.g. tmpfs
         return std::nullopt;

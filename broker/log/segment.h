@@ -125,9 +125,20 @@ class segment {
   // does not hold bypass it (O_DIRECT; see segment.cc). Safe from the cleaner thread for a
   // closed segment while the loop reads it too.
   result<std::vector<std::uint8_t>> read_bytes(std::uint64_t pos, std::size_t len) const;
-  // The same without copying: the bytes stay in the pooled block they were read into,
-  // which `owner` keeps.
-  result<shared_bytes> read_shared(std::uint64_t pos, std::size_t len) const;
+  // How a read goes to disk: O_DIRECT or through the page cache, and whether the pages
+  // read are dropped afterwards (see recycle_page_cache). Decided on the event loop
+  // (mode_for reads what appends change), used on any thread.
+  struct read_mode {
+    bool direct = false;
+    bool evict_after = false;
+  };
+  read_mode mode_for(std::uint64_t pos, std::size_t len) const;
+  // The same as read_bytes without copying: the bytes stay in the pooled block they were
+  // read into, which `owner` keeps. Safe on any thread with a mode from mode_for.
+  result<shared_bytes> read_shared(std::uint64_t pos, std::size_t len, read_mode mode) const;
+  result<shared_bytes> read_shared(std::uint64_t pos, std::size_t len) const {
+    return read_shared(pos, len, mode_for(pos, len));
+  }
   // Every batch from byte `pos`, headers only; stops at the end or on a bad header.
   result<void> for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const;
 
@@ -152,11 +163,9 @@ class segment {
   segment(std::filesystem::path dir, std::int64_t base) : dir_(std::move(dir)), base_(base) {}
   void note_batch(const batch_info& b);
   void recycle_page_cache(std::int64_t window_bytes);
-  // Whether [pos, pos + len) is read with O_DIRECT (large, and not in the page cache).
-  bool reads_direct(std::uint64_t pos, std::size_t len) const;
   // A read through the O_DIRECT read descriptor; nullopt when that is not possible.
   std::optional<shared_bytes> read_direct(std::uint64_t pos, std::size_t len) const;
-  // After a buffered read: drops pages read behind the cached tail (recycle_page_cache).
+  // After a buffered read with mode.evict_after: drops the pages read (recycle_page_cache).
   void evict_after_read(std::uint64_t pos, std::size_t n) const;
   // Keeps tail_block_ equal to the bytes of the last partial block once `batch` is
   // appended at size_ (call before size_ moves).

@@ -1,0 +1,45 @@
+#include "broker/log/background_reader.h"
+
+#include "broker/log/thread_name.h"
+
+namespace eddy::broker::log {
+
+background_reader::background_reader(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}
+
+background_reader::~background_reader() {
+  *alive_ = false;
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void background_reader::submit(task_fn task) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void background_reader::run() {
+  name_this_thread("eddy-reader");
+  while (true) {
+    task_fn task;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::function<void()> completion = task();
+    post_([alive = alive_, completion = std::move(completion)] {
+      if (*alive) completion();  // else the reader (and the logs) went away
+    });
+  }
+}
+
+}  // namespace eddy::broker::log
