@@ -1,0 +1,129 @@
+#include "broker/log/background_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
+
+#include "broker/log/partition_log.h"
+#include "tests/broker/log/log_test_util.h"
+
+namespace eddy::broker::log {
+namespace {
+
+using testing::make_batch;
+using testing::temp_dir;
+
+// A stand-in event loop: posted functions queue up here and run when the test says.
+struct fake_loop {
+  std::mutex mu;
+  std::deque<std::function<void()>> posted;
+  background_reader::post_fn post() {
+    return [this](std::function<void()> f) {
+      std::lock_guard lk(mu);
+      posted.push_back(std::move(f));
+    };
+  }
+  std::size_t run_all() {
+    std::deque<std::function<void()>> now;
+    {
+      std::lock_guard lk(mu);
+      now.swap(posted);
+    }
+    for (auto& f : now) f();
+    return now.size();
+  }
+  std::size_t size() {
+    std::lock_guard lk(mu);
+    return posted.size();
+  }
+};
+
+TEST(background_reader, runs_tasks_in_order_and_completes_them_on_the_loop) {
+  fake_loop loop;
+  std::vector<int> ran, completed;
+  std::mutex mu;
+  {
+    background_reader r(loop.post());
+    for (int i = 0; i < 20; ++i)
+      r.submit([&, i]() -> std::function<void()> {
+        {
+          std::lock_guard lk(mu);
+          ran.push_back(i);
+        }
+        return [&, i] { completed.push_back(i); };
+      });
+    for (int tries = 0; loop.size() < 20 && tries < 2000; ++tries) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(loop.run_all(), 20u);
+  }
+  std::vector<int> expect(20);
+  for (int i = 0; i < 20; ++i) expect[std::size_t(i)] = i;
+  EXPECT_EQ(ran, expect);
+  EXPECT_EQ(completed, expect);
+}
+
+TEST(background_reader, completions_after_destruction_do_not_run) {
+  fake_loop loop;
+  bool completed = false;
+  {
+    background_reader r(loop.post());
+    std::atomic<bool> done{false};
+    r.submit([&]() -> std::function<void()> {
+      done = true;
+      return [&] { completed = true; };
+    });
+    while (!done) std::this_thread::yield();
+  }
+  loop.run_all();
+  EXPECT_FALSE(completed) << "the reader (and what its completions use) is gone";
+}
+
+// What fetch does: plan on the loop, read on another thread, the same bytes as read().
+TEST(background_reader, planned_reads_on_another_thread_match_read) {
+  temp_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 600000;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = **created;
+  for (int i = 0; i < 30; ++i) {
+    auto b = make_batch(2, 1000, std::string(i % 2 ? 90000 : 300, char('a' + i % 26)));
+    ASSERT_TRUE(log.append(b, 1000).ok());
+  }
+  fake_loop loop;
+  background_reader reader(loop.post());
+  const std::int64_t hw = log.high_watermark();  // reads stay below the first 30 batches
+  int disk = 0;
+  for (std::int64_t off = 0; off < hw; off += 3) {
+    auto plan = log.plan_read(off, 200000, hw, true);
+    ASSERT_TRUE(plan.ok());
+    auto expect = log.read(off, 200000, hw);
+    ASSERT_TRUE(expect.ok());
+    if (!plan->needs_disk) continue;
+    ++disk;
+    std::atomic<bool> done{false};
+    std::vector<std::uint8_t> got;
+    reader.submit([&]() -> std::function<void()> {
+      auto r = partition_log::read_planned(*plan, true);
+      EXPECT_TRUE(r.ok());
+      if (r.ok()) {
+        for (const auto& piece : r->pieces) got.insert(got.end(), piece.begin(), piece.end());
+        EXPECT_EQ(r->next_offset, expect->next_offset);
+      }
+      done = true;
+      return [] {};
+    });
+    // The loop goes on appending (and rolling) while the reader reads.
+    auto more = make_batch(1, 1000, std::string(70000, 'z'));
+    ASSERT_TRUE(log.append(more, 1000).ok());
+    while (!done) std::this_thread::yield();
+    EXPECT_EQ(got, expect->records) << "offset " << off;
+  }
+  EXPECT_GT(disk, 5);
+  loop.run_all();
+}
+
+}  // namespace
+}  // namespace eddy::broker::log
