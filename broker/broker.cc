@@ -86,6 +86,8 @@ std::optional<std::string> broker::start() {
   logs_->enable_background_cleaner([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
   // Fetches that read from disk do so on a reader thread; the response is sent from here.
   logs_->enable_background_reads([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+  // New partitions' files (CreateTopics) are created on an admin thread.
+  logs_->enable_background_admin([this](std::function<void()> f) { asio::post(io_, std::move(f)); });
 
   eos_ = std::make_unique<exactly_once_services>(*this);
   if (auto err = eos_->open()) return *err;

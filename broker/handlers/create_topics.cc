@@ -14,11 +14,18 @@ using protocol::error_code;
 void handle_create_topics(request_ptr ctx) {
   auto req = ctx->decode<protocol::create_topics_request>();
   broker& b = ctx->owner();
-  protocol::create_topics_response resp;
+  // The response is answered once every topic's creation completed (the files of new
+  // partitions are made on the log's admin thread).
+  auto resp = std::make_shared<protocol::create_topics_response>();
+  auto outstanding = std::make_shared<std::size_t>(1);  // 1 until the loop below is done
+  auto finish = [ctx, resp, outstanding] {
+    if (--*outstanding == 0) ctx->respond(*resp);
+  };
   std::multiset<std::string> seen;
   for (const auto& t : req.topics) seen.insert(t.name);
+  resp->topics.reserve(req.topics.size());
   for (const auto& t : req.topics) {
-    auto& r = resp.topics.emplace_back();
+    auto& r = resp->topics.emplace_back();
     r.name = t.name;
     auto fail = [&](error_code e, std::string msg) {
       r.error_code = code(e);
@@ -75,15 +82,26 @@ void handle_create_topics(request_ptr ctx) {
       fail(error_code::topic_already_exists, "topic '" + t.name + "' already exists");
       continue;
     }
+    if (b.logs().being_created(t.name)) {
+      fail(error_code::topic_already_exists, "topic '" + t.name + "' is being created");
+      continue;
+    }
     if (req.validate_only) {
       auto cfg = log::log_config::parse_topic(configs, b.logs().options().defaults);
       if (!cfg) fail(error_code::invalid_config, cfg.error().message);
       continue;
     }
-    auto created = b.logs().create_topic(t.name, partitions, configs);
-    if (!created) fail(created.error().code, created.error().message);
+    ++*outstanding;
+    std::size_t index = resp->topics.size() - 1;
+    b.logs().create_topic_async(t.name, partitions, std::move(configs), [resp, index, finish](log::result<void> created) {
+      if (!created) {
+        resp->topics[index].error_code = code(created.error().code);
+        resp->topics[index].error_message = created.error().message;
+      }
+      finish();
+    });
   }
-  ctx->respond(resp);
+  finish();
 }
 
 }  // namespace eddy::broker::handlers

@@ -90,8 +90,12 @@ void log_manager::enable_write_behind(write_behind::post_fn post, std::function<
     for (auto& p : t.partitions) attach_writer(*p);
 }
 
-void log_manager::enable_background_reads(background_reader::post_fn post) {
-  if (!reader_) reader_ = std::make_unique<background_reader>(std::move(post));
+void log_manager::enable_background_reads(background_worker::post_fn post) {
+  if (!reader_) reader_ = std::make_unique<background_worker>("eddy-reader", std::move(post));
+}
+
+void log_manager::enable_background_admin(background_worker::post_fn post) {
+  if (!admin_) admin_ = std::make_unique<background_worker>("eddy-admin", std::move(post));
 }
 
 void log_manager::attach_writer(partition_log& p) {
@@ -210,6 +214,10 @@ result<void> log_manager::persist_metadata() {
 result<void> log_manager::close() {
   if (closed_) return {};
   closed_ = true;
+  // Background work first: a topic creation in flight is dropped (its folders are not in
+  // topics.meta, so the next start removes them), reads in flight finish unanswered.
+  admin_.reset();
+  reader_.reset();
   cleaner_.reset();  // a pass in flight finishes unapplied; its ".cleaned" files go at the next start
   log_error first;
   bool failed = false;
@@ -232,6 +240,8 @@ result<void> log_manager::close() {
 
 void log_manager::abandon_for_testing() {
   closed_ = true;
+  admin_.reset();
+  reader_.reset();
   cleaner_.reset();
   topics_.clear();
   writer_.reset();
@@ -240,37 +250,86 @@ void log_manager::abandon_for_testing() {
   lock_fd_ = -1;
 }
 
-result<void> log_manager::create_topic(std::string_view name, std::int32_t partitions, const string_map& configs) {
-  if (auto r = validate_topic_name(name); !r) return r;
+result<log_config> log_manager::check_new_topic(std::string_view name, std::int32_t partitions,
+                                                const string_map& configs) const {
+  if (auto r = validate_topic_name(name); !r) return r.error();
   if (topics_.count(name)) return make_error(error_code::topic_already_exists, fmt::format("topic '{}' already exists", name));
+  if (creating_.count(name))
+    return make_error(error_code::leader_not_available, fmt::format("topic '{}' is being created", name));
   if (partitions < 1)
     return make_error(error_code::invalid_partitions, fmt::format("number of partitions must be at least 1, got {}", partitions));
   if (partitions > 100000)
     return make_error(error_code::invalid_partitions, fmt::format("{} partitions is more than this broker supports", partitions));
-  auto cfg = log_config::parse_topic(configs, options_.defaults);
-  if (!cfg) return cfg.error();
-  topic_state t;
-  t.overrides = configs;
-  t.config = *cfg;
+  return log_config::parse_topic(configs, options_.defaults);
+}
+
+// Any thread: touches only the new folders.
+result<std::vector<std::unique_ptr<partition_log>>> log_manager::make_partitions(
+    const std::filesystem::path& data_dir, const std::string& name, std::int32_t partitions, const log_config& cfg,
+    flusher* f) {
+  std::vector<std::unique_ptr<partition_log>> out;
   std::error_code ec;
   for (std::int32_t p = 0; p < partitions; ++p) {
-    auto pd = partition_dir(name, p);
+    auto pd = data_dir / fmt::format("{}-{}", name, p);
     fs::remove_all(pd, ec);  // a leftover of an interrupted delete must not leak old data
-    auto log = partition_log::create(pd, std::string(name), p, t.config, flusher_.get());
+    auto log = partition_log::create(pd, name, p, cfg, f);
     if (!log) {
-      for (std::int32_t q = 0; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
+      out.clear();
+      for (std::int32_t q = 0; q <= p; ++q) fs::remove_all(data_dir / fmt::format("{}-{}", name, q), ec);
       return log.error();
     }
-    attach_writer(**log);
-    t.partitions.push_back(std::move(*log));
+    out.push_back(std::move(*log));
   }
-  auto it = topics_.emplace(std::string(name), std::move(t)).first;
+  return out;
+}
+
+result<void> log_manager::add_topic(const std::string& name, const string_map& configs, const log_config& cfg,
+                                    std::vector<std::unique_ptr<partition_log>> partitions) {
+  topic_state t;
+  t.overrides = configs;
+  t.config = cfg;
+  std::size_t n = partitions.size();
+  for (auto& p : partitions) {
+    attach_writer(*p);
+    t.partitions.push_back(std::move(p));
+  }
+  auto it = topics_.emplace(name, std::move(t)).first;
   if (auto r = persist_metadata(); !r) {
     topics_.erase(it);
-    for (std::int32_t p = 0; p < partitions; ++p) fs::remove_all(partition_dir(name, p), ec);
+    std::error_code ec;
+    for (std::size_t p = 0; p < n; ++p) fs::remove_all(partition_dir(name, std::int32_t(p)), ec);
     return r;
   }
   return {};
+}
+
+result<void> log_manager::create_topic(std::string_view name, std::int32_t partitions, const string_map& configs) {
+  auto cfg = check_new_topic(name, partitions, configs);
+  if (!cfg) return cfg.error();
+  auto made = make_partitions(dir_, std::string(name), partitions, *cfg, flusher_.get());
+  if (!made) return made.error();
+  return add_topic(std::string(name), configs, *cfg, std::move(*made));
+}
+
+void log_manager::create_topic_async(std::string name, std::int32_t partitions, string_map configs,
+                                     std::function<void(result<void>)> done) {
+  auto cfg = check_new_topic(name, partitions, configs);
+  if (!cfg) return done(cfg.error());
+  if (!admin_) return done(create_topic(name, partitions, configs));
+  creating_.insert(name);
+  admin_->submit([this, name, partitions, configs = std::move(configs), cfg = *cfg, done = std::move(done),
+                  dir = dir_, f = flusher_.get()]() -> std::function<void()> {
+    // Admin thread: the files. (std::function needs a copyable completion: the result
+    // travels behind a shared_ptr.)
+    auto made = std::make_shared<result<std::vector<std::unique_ptr<partition_log>>>>(
+        make_partitions(dir, name, partitions, cfg, f));
+    return [this, name, configs, cfg, done, made] {
+      // Loop: register, persist, answer.
+      creating_.erase(name);
+      if (!*made) return done(made->error());
+      done(add_topic(name, configs, cfg, std::move(**made)));
+    };
+  });
 }
 
 result<void> log_manager::delete_topic(std::string_view name) {

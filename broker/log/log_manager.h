@@ -38,11 +38,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "broker/log/background_reader.h"
+#include "broker/log/background_worker.h"
 #include "broker/log/cleaner.h"
 #include "broker/log/flusher.h"
 #include "broker/log/log_config.h"
@@ -79,6 +80,15 @@ class log_manager {
   // Errors: invalid_topic_exception, topic_already_exists, invalid_partitions (< 1),
   // invalid_config (unknown name or bad value), kafka_storage_error.
   result<void> create_topic(std::string_view name, std::int32_t partitions, const string_map& configs);
+  // The same without blocking the caller for the file work (about a millisecond per
+  // partition): checks at once (the same errors, through `done`), creates the partitions'
+  // files on the admin thread, then on the event loop registers the topic, persists
+  // topics.meta and calls `done`. Meanwhile the topic is "being created": not listed, and
+  // creating it again answers leader_not_available (retriable, as Kafka answers for a
+  // topic whose creation has not completed). Inline without enable_background_admin.
+  void create_topic_async(std::string name, std::int32_t partitions, string_map configs,
+                          std::function<void(result<void>)> done);
+  bool being_created(std::string_view name) const { return creating_.count(name) != 0; }
   // Errors: unknown_topic_or_partition, kafka_storage_error. Data is removed from disk.
   result<void> delete_topic(std::string_view name);
   // Grows the topic to `new_total` partitions. Errors: unknown_topic_or_partition,
@@ -108,10 +118,12 @@ class log_manager {
   // on the calling thread (bounded by options.cleaner_bytes_per_tick).
   void enable_background_cleaner(background_cleaner::post_fn post);
 
-  // Fetch reads from disk on a reader thread (see background_reader.h); `post` runs a
+  // Fetch reads from disk on a reader thread (see background_worker.h); `post` runs a
   // function on the event loop. Without it, reader() is null and fetches read inline.
-  void enable_background_reads(background_reader::post_fn post);
-  background_reader* reader() { return reader_.get(); }
+  void enable_background_reads(background_worker::post_fn post);
+  background_worker* reader() { return reader_.get(); }
+  // Topic creation's file work on an admin thread (create_topic_async); `post` as above.
+  void enable_background_admin(background_worker::post_fn post);
 
   bool flush_strict() const { return options_.flush_strict; }
   const log_manager_options& options() const { return options_; }
@@ -129,6 +141,14 @@ class log_manager {
 
   log_manager(std::filesystem::path dir, const log_manager_options& o) : dir_(std::move(dir)), options_(o) {}
   result<void> load();
+  // create_topic in three parts: checks (loop), the files (any thread), registering (loop).
+  result<log_config> check_new_topic(std::string_view name, std::int32_t partitions, const string_map& configs) const;
+  static result<std::vector<std::unique_ptr<partition_log>>> make_partitions(const std::filesystem::path& data_dir,
+                                                                            const std::string& name,
+                                                                            std::int32_t partitions,
+                                                                            const log_config& cfg, flusher* f);
+  result<void> add_topic(const std::string& name, const string_map& configs, const log_config& cfg,
+                         std::vector<std::unique_ptr<partition_log>> partitions);
   result<void> persist_metadata();
   std::filesystem::path partition_dir(std::string_view topic, std::int32_t p) const;
 
@@ -143,7 +163,9 @@ class log_manager {
   // Declared before topics_: partitions (which drain their writes on destruction) go first.
   std::unique_ptr<write_behind> writer_;
   std::unique_ptr<tail_cache_budget> tail_budget_;  // null when log.tail.cache.bytes=0
-  std::unique_ptr<background_reader> reader_;
+  std::unique_ptr<background_worker> reader_;
+  std::unique_ptr<background_worker> admin_;
+  std::set<std::string, std::less<>> creating_;  // topics whose files the admin thread is creating
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions

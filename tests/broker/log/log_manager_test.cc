@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+
 #include "tests/broker/log/log_test_util.h"
 
 namespace eddy::broker::log {
@@ -50,6 +55,93 @@ TEST(log_manager, creates_lists_and_persists_topics) {
     // No close(): like kill -9, minus the lost page cache.
     lm->abandon_for_testing();
   }
+}
+
+// A stand-in event loop for the background threads' completions.
+struct posted_queue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> q;
+  background_worker::post_fn post() {
+    return [this](std::function<void()> f) {
+      {
+        std::lock_guard lk(mu);
+        q.push_back(std::move(f));
+      }
+      cv.notify_all();
+    };
+  }
+  // Runs one posted function, waiting up to 10 s for it.
+  bool run_one() {
+    std::function<void()> f;
+    {
+      std::unique_lock lk(mu);
+      if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return !q.empty(); })) return false;
+      f = std::move(q.front());
+      q.pop_front();
+    }
+    f();
+    return true;
+  }
+};
+
+TEST(log_manager, creates_topics_in_the_background) {
+  temp_dir d;
+  posted_queue loop;
+  {
+    auto lm = open_ok(d.path());
+    lm->enable_background_admin(loop.post());
+    std::optional<result<void>> got;
+    lm->create_topic_async("wide", 40, {{"retention.ms", "5000"}}, [&](result<void> r) { got = std::move(r); });
+    // Until the completion runs on the loop: not there, and being created.
+    EXPECT_FALSE(got.has_value());
+    EXPECT_FALSE(lm->describe_topic("wide").has_value());
+    EXPECT_EQ(lm->partition("wide", 0), nullptr);
+    EXPECT_TRUE(lm->being_created("wide"));
+    EXPECT_EQ(lm->create_topic("wide", 1, {}).error().code, error_code::leader_not_available);
+    // Checks answer at once, without the admin thread.
+    std::optional<result<void>> bad;
+    lm->create_topic_async("bad/name", 1, {}, [&](result<void> r) { bad = std::move(r); });
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->error().code, error_code::invalid_topic_exception);
+    ASSERT_TRUE(loop.run_one());
+    ASSERT_TRUE(got.has_value());
+    ASSERT_TRUE(got->ok()) << got->error().message;
+    EXPECT_FALSE(lm->being_created("wide"));
+    ASSERT_NE(lm->partition("wide", 39), nullptr);
+    EXPECT_EQ(lm->partition("wide", 39)->config().retention_ms, 5000);
+    auto b = make_batch(2);
+    ASSERT_TRUE(lm->partition("wide", 7)->append(b, 0).ok());
+    EXPECT_EQ(lm->create_topic("wide", 1, {}).error().code, error_code::topic_already_exists);
+    ASSERT_TRUE(lm->close().ok());
+  }
+  auto lm = open_ok(d.path());
+  ASSERT_NE(lm->partition("wide", 39), nullptr);
+  EXPECT_EQ(lm->partition("wide", 7)->high_watermark(), 2);
+}
+
+TEST(log_manager, a_creation_cut_short_by_shutdown_leaves_nothing_behind) {
+  temp_dir d;
+  posted_queue loop;
+  {
+    auto lm = open_ok(d.path());
+    lm->enable_background_admin(loop.post());
+    bool answered = false;
+    lm->create_topic_async("cut", 200, {}, [&](result<void>) { answered = true; });
+    ASSERT_TRUE(lm->close().ok());  // before the completion ran
+    EXPECT_FALSE(answered);
+  }
+  while (true) {  // completions posted meanwhile find the manager gone and do nothing
+    std::lock_guard lk(loop.mu);
+    if (loop.q.empty()) break;
+    auto f = std::move(loop.q.front());
+    loop.q.pop_front();
+    f();
+  }
+  auto lm = open_ok(d.path());
+  EXPECT_FALSE(lm->describe_topic("cut").has_value());
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "cut-0"));
+  ASSERT_TRUE(lm->create_topic("cut", 2, {}).ok());
 }
 
 TEST(log_manager, survives_unclean_restart_and_reports_configs) {

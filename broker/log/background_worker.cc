@@ -1,12 +1,13 @@
-#include "broker/log/background_reader.h"
+#include "broker/log/background_worker.h"
 
 #include "broker/log/thread_name.h"
 
 namespace eddy::broker::log {
 
-background_reader::background_reader(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}
+background_worker::background_worker(std::string name, post_fn post)
+    : name_(std::move(name)), post_(std::move(post)), thread_([this] { run(); }) {}
 
-background_reader::~background_reader() {
+background_worker::~background_worker() {
   *alive_ = false;
   {
     std::lock_guard lk(mu_);
@@ -16,7 +17,7 @@ background_reader::~background_reader() {
   thread_.join();
 }
 
-void background_reader::submit(task_fn task) {
+void background_worker::submit(task_fn task) {
   {
     std::lock_guard lk(mu_);
     queue_.push_back(std::move(task));
@@ -24,8 +25,8 @@ void background_reader::submit(task_fn task) {
   cv_.notify_one();
 }
 
-void background_reader::run() {
-  name_this_thread("eddy-reader");
+void background_worker::run() {
+  name_this_thread(name_.c_str());
   while (true) {
     task_fn task;
     {

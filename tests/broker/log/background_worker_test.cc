@@ -1,4 +1,4 @@
-#include "broker/log/background_reader.h"
+#include "broker/log/background_worker.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ using testing::temp_dir;
 struct fake_loop {
   std::mutex mu;
   std::deque<std::function<void()>> posted;
-  background_reader::post_fn post() {
+  background_worker::post_fn post() {
     return [this](std::function<void()> f) {
       std::lock_guard lk(mu);
       posted.push_back(std::move(f));
@@ -41,12 +41,12 @@ struct fake_loop {
   }
 };
 
-TEST(background_reader, runs_tasks_in_order_and_completes_them_on_the_loop) {
+TEST(background_worker, runs_tasks_in_order_and_completes_them_on_the_loop) {
   fake_loop loop;
   std::vector<int> ran, completed;
   std::mutex mu;
   {
-    background_reader r(loop.post());
+    background_worker r("test-worker", loop.post());
     for (int i = 0; i < 20; ++i)
       r.submit([&, i]() -> std::function<void()> {
         {
@@ -64,11 +64,11 @@ TEST(background_reader, runs_tasks_in_order_and_completes_them_on_the_loop) {
   EXPECT_EQ(completed, expect);
 }
 
-TEST(background_reader, completions_after_destruction_do_not_run) {
+TEST(background_worker, completions_after_destruction_do_not_run) {
   fake_loop loop;
   bool completed = false;
   {
-    background_reader r(loop.post());
+    background_worker r("test-worker", loop.post());
     std::atomic<bool> done{false};
     r.submit([&]() -> std::function<void()> {
       done = true;
@@ -81,7 +81,7 @@ TEST(background_reader, completions_after_destruction_do_not_run) {
 }
 
 // What fetch does: plan on the loop, read on another thread, the same bytes as read().
-TEST(background_reader, planned_reads_on_another_thread_match_read) {
+TEST(background_worker, planned_reads_on_another_thread_match_read) {
   temp_dir d;
   log_config cfg;
   cfg.segment_bytes = 600000;
@@ -93,7 +93,7 @@ TEST(background_reader, planned_reads_on_another_thread_match_read) {
     ASSERT_TRUE(log.append(b, 1000).ok());
   }
   fake_loop loop;
-  background_reader reader(loop.post());
+  background_worker reader("test-reader", loop.post());
   const std::int64_t hw = log.high_watermark();  // reads stay below the first 30 batches
   int disk = 0;
   for (std::int64_t off = 0; off < hw; off += 3) {
