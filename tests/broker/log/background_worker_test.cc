@@ -14,32 +14,8 @@ namespace eddy::broker::log {
 namespace {
 
 using testing::make_batch;
+using testing::fake_loop;
 using testing::temp_dir;
-
-// A stand-in event loop: posted functions queue up here and run when the test says.
-struct fake_loop {
-  std::mutex mu;
-  std::deque<std::function<void()>> posted;
-  background_worker::post_fn post() {
-    return [this](std::function<void()> f) {
-      std::lock_guard lk(mu);
-      posted.push_back(std::move(f));
-    };
-  }
-  std::size_t run_all() {
-    std::deque<std::function<void()>> now;
-    {
-      std::lock_guard lk(mu);
-      now.swap(posted);
-    }
-    for (auto& f : now) f();
-    return now.size();
-  }
-  std::size_t size() {
-    std::lock_guard lk(mu);
-    return posted.size();
-  }
-};
 
 TEST(background_worker, runs_tasks_in_order_and_completes_them_on_the_loop) {
   fake_loop loop;
@@ -56,7 +32,7 @@ TEST(background_worker, runs_tasks_in_order_and_completes_them_on_the_loop) {
         return [&, i] { completed.push_back(i); };
       });
     for (int tries = 0; loop.size() < 20 && tries < 2000; ++tries) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    EXPECT_EQ(loop.run_all(), 20u);
+    EXPECT_EQ(std::size_t(loop.run()), 20u);
   }
   std::vector<int> expect(20);
   for (int i = 0; i < 20; ++i) expect[std::size_t(i)] = i;
@@ -76,7 +52,7 @@ TEST(background_worker, completions_after_destruction_do_not_run) {
     });
     while (!done) std::this_thread::yield();
   }
-  loop.run_all();
+  std::size_t(loop.run());
   EXPECT_FALSE(completed) << "the reader (and what its completions use) is gone";
 }
 
@@ -122,7 +98,7 @@ TEST(background_worker, planned_reads_on_another_thread_match_read) {
     EXPECT_EQ(got, expect->records) << "offset " << off;
   }
   EXPECT_GT(disk, 5);
-  loop.run_all();
+  std::size_t(loop.run());
 }
 
 }  // namespace

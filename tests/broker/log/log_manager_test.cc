@@ -14,6 +14,7 @@ namespace {
 
 using protocol::error_code;
 using testing::make_batch;
+using testing::fake_loop;
 using testing::temp_dir;
 
 std::unique_ptr<log_manager> open_ok(const std::filesystem::path& dir, const log_manager_options& o = {}) {
@@ -57,37 +58,9 @@ TEST(log_manager, creates_lists_and_persists_topics) {
   }
 }
 
-// A stand-in event loop for the background threads' completions.
-struct posted_queue {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> q;
-  background_worker::post_fn post() {
-    return [this](std::function<void()> f) {
-      {
-        std::lock_guard lk(mu);
-        q.push_back(std::move(f));
-      }
-      cv.notify_all();
-    };
-  }
-  // Runs one posted function, waiting up to 10 s for it.
-  bool run_one() {
-    std::function<void()> f;
-    {
-      std::unique_lock lk(mu);
-      if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return !q.empty(); })) return false;
-      f = std::move(q.front());
-      q.pop_front();
-    }
-    f();
-    return true;
-  }
-};
-
 TEST(log_manager, creates_topics_in_the_background) {
   temp_dir d;
-  posted_queue loop;
+  fake_loop loop;
   {
     auto lm = open_ok(d.path());
     lm->enable_background_admin(loop.post());
@@ -122,7 +95,7 @@ TEST(log_manager, creates_topics_in_the_background) {
 
 TEST(log_manager, a_creation_cut_short_by_shutdown_leaves_nothing_behind) {
   temp_dir d;
-  posted_queue loop;
+  fake_loop loop;
   {
     auto lm = open_ok(d.path());
     lm->enable_background_admin(loop.post());
@@ -131,13 +104,7 @@ TEST(log_manager, a_creation_cut_short_by_shutdown_leaves_nothing_behind) {
     ASSERT_TRUE(lm->close().ok());  // before the completion ran
     EXPECT_FALSE(answered);
   }
-  while (true) {  // completions posted meanwhile find the manager gone and do nothing
-    std::lock_guard lk(loop.mu);
-    if (loop.q.empty()) break;
-    auto f = std::move(loop.q.front());
-    loop.q.pop_front();
-    f();
-  }
+  loop.run();  // completions posted meanwhile find the manager gone and do nothing
   auto lm = open_ok(d.path());
   EXPECT_FALSE(lm->describe_topic("cut").has_value());
   EXPECT_FALSE(std::filesystem::exists(d.path() / "cut-0"));

@@ -5,7 +5,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -34,6 +39,49 @@ class temp_dir {
 
  private:
   std::filesystem::path path_;
+};
+
+// A stand-in event loop for the log's background threads (writer, reader, admin): what they
+// post queues up here and runs when the test says so.
+struct fake_loop {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> posted;
+  std::function<void(std::function<void()>)> post() {
+    return [this](std::function<void()> f) {
+      {
+        std::lock_guard lk(mu);
+        posted.push_back(std::move(f));
+      }
+      cv.notify_all();
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lk(mu);
+    return posted.size();
+  }
+  // Runs everything posted so far; returns how many ran.
+  int run() {
+    std::deque<std::function<void()>> now;
+    {
+      std::lock_guard lk(mu);
+      now.swap(posted);
+    }
+    for (auto& f : now) f();
+    return int(now.size());
+  }
+  // Runs the first posted function, waiting up to 10 s for one; false if none came.
+  bool run_one() {
+    std::function<void()> f;
+    {
+      std::unique_lock lk(mu);
+      if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return !posted.empty(); })) return false;
+      f = std::move(posted.front());
+      posted.pop_front();
+    }
+    f();
+    return true;
+  }
 };
 
 struct batch_spec {

@@ -24,29 +24,8 @@ using protocol::error_code;
 using testing::make_batch;
 using testing::make_marker;
 using testing::read_values;
+using testing::fake_loop;
 using testing::temp_dir;
-
-// The "event loop": completions the writer posted, run when the test says so.
-struct fake_loop {
-  std::mutex mu;
-  std::deque<std::function<void()>> posted;
-  write_behind::post_fn post() {
-    return [this](std::function<void()> f) {
-      std::lock_guard lk(mu);
-      posted.push_back(std::move(f));
-    };
-  }
-  // Runs everything posted so far; returns how many ran.
-  int run() {
-    std::deque<std::function<void()>> now;
-    {
-      std::lock_guard lk(mu);
-      now.swap(posted);
-    }
-    for (auto& f : now) f();
-    return int(now.size());
-  }
-};
 
 // Appends with the batch's memory handed over as keepalive (as the produce handler does
 // with its request), so a deferred write borrows it.
