@@ -74,6 +74,16 @@ std::shared_ptr<std::uint8_t> shared(std::size_t bytes) {
   return std::shared_ptr<std::uint8_t>(b, [bytes](std::uint8_t* q) { deallocate(q, bytes); });
 }
 
+void trim() {
+  pool& p = the_pool();
+  std::lock_guard lk(p.mu);
+  for (auto& list : p.free) {
+    for (void* b : list) raw_free(b);
+    list.clear();
+  }
+  p.idle = 0;
+}
+
 std::size_t idle_bytes() {
   pool& p = the_pool();
   std::lock_guard lk(p.mu);

@@ -38,5 +38,7 @@ void deallocate(void* p, std::size_t bytes) noexcept;
 std::shared_ptr<std::uint8_t> shared(std::size_t bytes);
 // Bytes of pooled blocks waiting to be used again (tests, diagnostics).
 std::size_t idle_bytes();
+// Frees every idle block (tests; memory pressure).
+void trim();
 
 }  // namespace eddy::broker::log::block_pool
