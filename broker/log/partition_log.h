@@ -38,9 +38,15 @@
 // refused with KAFKA_STORAGE_ERROR and what was written stays readable; restarting the
 // broker recovers the log from disk (a torn tail is truncated).
 //
+// Reads: the newest batches of a partition that is being read are served from memory
+// (the tail cache, see tail_cache.h); the rest from the segments, large reads with
+// O_DIRECT (see segment.h). A read can be split so that its disk part runs on another
+// thread (plan_read, read_planned).
+//
 // Thread-safety: not thread-safe. The broker calls it from its single event-loop
-// thread. Only sync() involves another thread (the flusher), through shared descriptors,
-// and deferred writes run on the write-behind thread, owning what they touch.
+// thread. Only sync() involves another thread (the flusher), through shared descriptors;
+// deferred writes run on the write-behind thread and read_planned on the reader thread,
+// owning what they touch.
 //
 // Example:
 //   auto r = log.append(batch_bytes, now_ms);          // r->base_offset, r->last_offset
