@@ -146,33 +146,43 @@ struct cpu_meter {
   }
 };
 
+// The producer of the throughput steps: batches lingering up to 5 ms, no idempotence, a
+// deep queue, no compression.
+rd_kafka_t* throughput_producer(const std::string& bootstrap, const char* acks, throughput_state& st) {
+  return make(RD_KAFKA_PRODUCER, bootstrap,
+              {{"acks", acks}, {"linger.ms", "5"}, {"enable.idempotence", "false"},
+               {"queue.buffering.max.messages", "200000"}, {"queue.buffering.max.kbytes", "262144"},
+               {"compression.codec", "none"}},
+              on_throughput_dr, &st);
+}
+
+// Queues one copy of `value` for partition 0 of `topic`, polling while the queue is full.
+void send_one(rd_kafka_t* p, const std::string& topic, const std::string& value) {
+  for (;;) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      if (e) die(std::string("produce: ") + rd_kafka_err2str(e));
+      return;
+    }
+    rd_kafka_poll(p, 1);
+  }
+}
+
 result produce(const std::string& bootstrap, const std::string& topic, long n, std::size_t size, const char* acks) {
   throughput_state st;
-  rd_kafka_t* p = make(RD_KAFKA_PRODUCER, bootstrap,
-                       {{"acks", acks}, {"linger.ms", "5"}, {"enable.idempotence", "false"},
-                        {"queue.buffering.max.messages", "200000"}, {"queue.buffering.max.kbytes", "262144"},
-                        {"compression.codec", "none"}},
-                       on_throughput_dr, &st);
+  rd_kafka_t* p = throughput_producer(bootstrap, acks, st);
   std::string value(size, 'x');
   for (std::size_t i = 0; i < size; ++i) value[i] = char('a' + i % 26);
-  // Warm up: metadata, connection.
-  rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value.data(), size),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  send_one(p, topic, value);  // warm up: metadata, connection
   rd_kafka_flush(p, 10000);
   st.delivered = 0;
   cpu_meter cpu;
   auto t0 = clock_type::now();
-  for (long i = 0; i < n;) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-                                              RD_KAFKA_V_VALUE(value.data(), size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                              RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(p, 1);
-      continue;
-    }
-    if (e) die(std::string("produce: ") + rd_kafka_err2str(e));
-    ++i;
-    if ((i & 1023) == 0) rd_kafka_poll(p, 0);
+  for (long i = 0; i < n; ++i) {
+    send_one(p, topic, value);
+    if (((i + 1) & 1023) == 0) rd_kafka_poll(p, 0);
   }
   if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -227,25 +237,9 @@ result consume(const std::string& bootstrap, const std::string& topic, long n) {
 // from the partition's newest data, which a broker should serve from memory.
 result tail(const std::string& bootstrap, const std::string& topic, long n, double& produce_rate) {
   throughput_state st;
-  rd_kafka_t* p = make(RD_KAFKA_PRODUCER, bootstrap,
-                       {{"acks", "1"}, {"linger.ms", "5"}, {"enable.idempotence", "false"},
-                        {"queue.buffering.max.messages", "200000"}, {"queue.buffering.max.kbytes", "262144"},
-                        {"compression.codec", "none"}},
-                       on_throughput_dr, &st);
+  rd_kafka_t* p = throughput_producer(bootstrap, "1", st);
   std::string value(1024, 't');
-  auto send = [&] {
-    for (;;) {
-      rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-                                                RD_KAFKA_V_VALUE(value.data(), value.size()),
-                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        if (e) die(std::string("produce: ") + rd_kafka_err2str(e));
-        return;
-      }
-      rd_kafka_poll(p, 1);
-    }
-  };
-  send();  // the topic exists before the consumer is assigned
+  send_one(p, topic, value);  // the topic exists before the consumer is assigned
   rd_kafka_flush(p, 10000);
   rd_kafka_t* c = make(RD_KAFKA_CONSUMER, bootstrap,
                        {{"group.id", "broker-bench-tail"}, {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", "100"},
@@ -284,7 +278,7 @@ result tail(const std::string& bootstrap, const std::string& topic, long n, doub
     }
   });
   for (long i = 0; i < n; ++i) {
-    send();
+    send_one(p, topic, value);
     if ((i & 1023) == 0) rd_kafka_poll(p, 0);
   }
   if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush timed out");

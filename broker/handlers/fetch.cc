@@ -32,7 +32,6 @@ using partition_data = protocol::fetch_response::fetchable_topic_response::parti
 
 struct fetch_state {
   protocol::fetch_request req;
-  std::int16_t version;
 };
 
 // A partition whose records come from disk: read on the log's reader thread.
@@ -54,7 +53,8 @@ struct built {
   std::vector<pending_read> pending;
 };
 
-// Puts a read's records (and for read_committed its aborted transactions) into `pr`.
+// Puts a shared read's records (pieces; see partition_log::read) and for read_committed its
+// aborted transactions into `pr`.
 void fill(partition_data& pr, log::read_result&& r, const log::partition_log* pl,
           std::int64_t fetch_offset, bool read_committed, built& out) {
   if (read_committed && r.first_offset >= 0 && pl != nullptr) {
@@ -62,11 +62,6 @@ void fill(partition_data& pr, log::read_result&& r, const log::partition_log* pl
     // batch must be listed too, or the consumer delivers that batch as committed.
     for (const auto& a : pl->aborted_transactions(fetch_offset, r.next_offset))
       pr.aborted_transactions->push_back({a.producer_id, a.first_offset});
-  }
-  if (!r.records.empty()) {
-    auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(r.records));
-    r.pieces.insert(r.pieces.begin(), {owned->data(), owned->size()});
-    r.owners.push_back(std::move(owned));
   }
   pr.records = protocol::record_bytes::gather(std::move(r.pieces));
   for (auto& o : r.owners) out.owners.push_back(std::move(o));
@@ -189,7 +184,7 @@ void answer(broker& b, const request_ptr& ctx, const std::shared_ptr<fetch_state
 }  // namespace
 
 void handle_fetch(request_ptr ctx) {
-  auto state = std::make_shared<fetch_state>(fetch_state{ctx->decode<protocol::fetch_request>(), ctx->version()});
+  auto state = std::make_shared<fetch_state>(fetch_state{ctx->decode<protocol::fetch_request>()});
   broker& b = ctx->owner();
   auto first = build(b, state->req);
   if (first.errors || first.bytes >= std::max(state->req.min_bytes, 1) || state->req.max_wait_ms <= 0) {

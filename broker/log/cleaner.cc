@@ -10,7 +10,6 @@
 
 #include "core/record/batch_builder.h"
 #include "core/record/batch_reader.h"
-#include "broker/log/thread_name.h"
 
 namespace eddy::broker::log {
 
@@ -344,17 +343,7 @@ result<clean_stats> apply_clean(partition_log& log, clean_output&& out) {
   return finish_swap(log, std::move(plan));
 }
 
-background_cleaner::background_cleaner(post_fn post) : post_(std::move(post)), thread_([this] { run(); }) {}
-
-background_cleaner::~background_cleaner() {
-  *alive_ = false;
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+background_cleaner::background_cleaner(post_fn post) : worker_("eddy-cleaner", std::move(post)) {}
 
 void background_cleaner::submit(clean_job job, done_fn done) {
   submit_task([job = std::move(job), done = std::move(done)]() -> std::function<void()> {
@@ -366,30 +355,13 @@ void background_cleaner::submit(clean_job job, done_fn done) {
 
 void background_cleaner::submit_task(task_fn task) {
   busy_ = true;
-  {
-    std::lock_guard lk(mu_);
-    pending_ = std::move(task);
-  }
-  cv_.notify_all();
-}
-
-void background_cleaner::run() {
-  name_this_thread("eddy-cleaner");
-  while (true) {
-    task_fn task;
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || pending_; });
-      if (stopping_) return;
-      task.swap(pending_);
-    }
-    std::function<void()> completion = task();
-    post_([this, alive = alive_, completion = std::move(completion)] {
-      if (!*alive) return;  // the cleaner (and the logs) went away
-      busy_ = false;        // before the completion, which may submit the next step
+  // The completion runs only while the worker, and so this cleaner, still exists.
+  worker_.submit([this, task = std::move(task)]() -> std::function<void()> {
+    return [this, completion = task()] {
+      busy_ = false;  // before the completion, which may submit the next step
       completion();
-    });
-  }
+    };
+  });
 }
 
 result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes) {

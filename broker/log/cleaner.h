@@ -40,14 +40,12 @@
 // mutation of a partition_log; run_clean only reads closed segments, which never change.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 
+#include "broker/log/background_worker.h"
 #include "broker/log/partition_log.h"
 
 namespace eddy::broker::log {
@@ -116,7 +114,8 @@ clean_stats finish_swap(partition_log& log, swap_plan&& plan);
 // segments rewritten in this call.
 result<clean_stats> clean_partition(partition_log& log, std::int64_t now_ms, std::int64_t budget_bytes);
 
-// One thread running one task at a time: a clean_job (run_clean) or a swap (swap_files).
+// One thread (a background_worker, "eddy-cleaner") running one task at a time: a clean_job
+// (run_clean) or a swap (swap_files).
 // `post` runs a function on the event loop; a task's completion runs there (for a job,
 // `done` with run_clean's result) and may submit the next task. The destructor lets the
 // task in flight finish, drops its completion and any task not started, and joins.
@@ -129,7 +128,6 @@ class background_cleaner {
   // Runs on the cleaner thread; returns what then runs on the event loop.
   using task_fn = std::function<std::function<void()>()>;
   explicit background_cleaner(post_fn post);
-  ~background_cleaner();
   background_cleaner(const background_cleaner&) = delete;
   background_cleaner& operator=(const background_cleaner&) = delete;
 
@@ -139,16 +137,8 @@ class background_cleaner {
   void submit_task(task_fn task);
 
  private:
-  void run();
-
-  post_fn post_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // loop only
-  bool busy_ = false;                                           // loop only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  task_fn pending_;
-  bool stopping_ = false;
-  std::thread thread_;
+  bool busy_ = false;  // loop only
+  background_worker worker_;
 };
 
 }  // namespace eddy::broker::log
