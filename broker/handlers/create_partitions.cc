@@ -1,4 +1,9 @@
-// CreatePartitions: grows a topic to `count` partitions (never shrinks).
+// CreatePartitions: grows a topic to `count` partitions (never shrinks). The new
+// partitions' files are made on the log's admin thread; the response is answered once
+// every topic's growth completed. validate_only checks everything and changes nothing.
+#include <memory>
+#include <set>
+
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/create_partitions.h"
@@ -10,39 +15,55 @@ using protocol::error_code;
 void handle_create_partitions(request_ptr ctx) {
   auto req = ctx->decode<protocol::create_partitions_request>();
   broker& b = ctx->owner();
-  protocol::create_partitions_response resp;
+  auto resp = std::make_shared<protocol::create_partitions_response>();
+  auto outstanding = std::make_shared<std::size_t>(1);  // 1 until the loop below is done
+  auto finish = [ctx, resp, outstanding] {
+    if (--*outstanding == 0) ctx->respond(*resp);
+  };
+  std::multiset<std::string> seen;
+  for (const auto& t : req.topics) seen.insert(t.name);
+  resp->results.reserve(req.topics.size());
   for (const auto& t : req.topics) {
-    auto& r = resp.results.emplace_back();
+    auto& r = resp->results.emplace_back();
     r.name = t.name;
+    auto fail = [&](error_code e, std::string msg) {
+      r.error_code = code(e);
+      r.error_message = std::move(msg);
+    };
+    if (seen.count(t.name) > 1) {
+      fail(error_code::invalid_request, "topic named more than once in one request");
+      continue;
+    }
     auto info = b.logs().describe_topic(t.name);
     if (!info) {
-      r.error_code = code(error_code::unknown_topic_or_partition);
-      r.error_message = "topic '" + t.name + "' does not exist";
+      fail(error_code::unknown_topic_or_partition, "topic '" + t.name + "' does not exist");
       continue;
     }
     if (t.count <= info->partition_count) {
-      r.error_code = code(error_code::invalid_partitions);
-      r.error_message = "topic has " + std::to_string(info->partition_count) + " partitions; the new count must be larger";
+      fail(error_code::invalid_partitions,
+           "topic has " + std::to_string(info->partition_count) + " partitions; the new count must be larger");
       continue;
     }
     if (t.count > max_partitions_per_topic) {
-      r.error_code = code(error_code::invalid_partitions);
-      r.error_message = "at most " + std::to_string(max_partitions_per_topic) + " partitions per topic";
+      fail(error_code::invalid_partitions, "at most " + std::to_string(max_partitions_per_topic) + " partitions per topic");
       continue;
     }
     if (t.assignments && std::int32_t(t.assignments->size()) != t.count - info->partition_count) {
-      r.error_code = code(error_code::invalid_replica_assignment);
-      r.error_message = "one assignment per new partition is required";
+      fail(error_code::invalid_replica_assignment, "one assignment per new partition is required");
       continue;
     }
     if (req.validate_only) continue;
-    auto a = b.logs().add_partitions(t.name, t.count);
-    if (!a) {
-      r.error_code = code(a.error().code);
-      r.error_message = a.error().message;
-    }
+    ++*outstanding;
+    std::size_t index = resp->results.size() - 1;
+    b.logs().add_partitions_async(t.name, t.count, [resp, index, finish](log::result<void> added) {
+      if (!added) {
+        resp->results[index].error_code = code(added.error().code);
+        resp->results[index].error_message = added.error().message;
+      }
+      finish();
+    });
   }
-  ctx->respond(resp);
+  finish();
 }
 
 }  // namespace eddy::broker::handlers

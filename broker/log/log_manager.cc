@@ -265,17 +265,17 @@ result<log_config> log_manager::check_new_topic(std::string_view name, std::int3
 
 // Any thread: touches only the new folders.
 result<std::vector<std::unique_ptr<partition_log>>> log_manager::make_partitions(
-    const std::filesystem::path& data_dir, const std::string& name, std::int32_t partitions, const log_config& cfg,
-    flusher* f) {
+    const std::filesystem::path& data_dir, const std::string& name, std::int32_t first, std::int32_t end,
+    const log_config& cfg, flusher* f) {
   std::vector<std::unique_ptr<partition_log>> out;
   std::error_code ec;
-  for (std::int32_t p = 0; p < partitions; ++p) {
+  for (std::int32_t p = first; p < end; ++p) {
     auto pd = data_dir / fmt::format("{}-{}", name, p);
     fs::remove_all(pd, ec);  // a leftover of an interrupted delete must not leak old data
     auto log = partition_log::create(pd, name, p, cfg, f);
     if (!log) {
       out.clear();
-      for (std::int32_t q = 0; q <= p; ++q) fs::remove_all(data_dir / fmt::format("{}-{}", name, q), ec);
+      for (std::int32_t q = first; q <= p; ++q) fs::remove_all(data_dir / fmt::format("{}-{}", name, q), ec);
       return log.error();
     }
     out.push_back(std::move(*log));
@@ -306,7 +306,7 @@ result<void> log_manager::add_topic(const std::string& name, const string_map& c
 result<void> log_manager::create_topic(std::string_view name, std::int32_t partitions, const string_map& configs) {
   auto cfg = check_new_topic(name, partitions, configs);
   if (!cfg) return cfg.error();
-  auto made = make_partitions(dir_, std::string(name), partitions, *cfg, flusher_.get());
+  auto made = make_partitions(dir_, std::string(name), 0, partitions, *cfg, flusher_.get());
   if (!made) return made.error();
   return add_topic(std::string(name), configs, *cfg, std::move(*made));
 }
@@ -322,7 +322,7 @@ void log_manager::create_topic_async(std::string name, std::int32_t partitions, 
     // Admin thread: the files. (std::function needs a copyable completion: the result
     // travels behind a shared_ptr.)
     auto made = std::make_shared<result<std::vector<std::unique_ptr<partition_log>>>>(
-        make_partitions(dir, name, partitions, cfg, f));
+        make_partitions(dir, name, 0, partitions, cfg, f));
     return [this, name, configs, cfg, done, made] {
       // Loop: register, persist, answer.
       creating_.erase(name);
@@ -355,36 +355,82 @@ result<void> log_manager::delete_topic(std::string_view name) {
   return {};
 }
 
-result<void> log_manager::add_partitions(std::string_view name, std::int32_t new_total) {
+result<void> log_manager::check_growth(std::string_view name, std::int32_t new_total) const {
   auto it = topics_.find(name);
   if (it == topics_.end())
     return make_error(error_code::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
-  topic_state& t = it->second;
-  std::int32_t old = std::int32_t(t.partitions.size());
+  if (creating_.count(name))
+    return make_error(error_code::invalid_partitions,
+                      fmt::format("topic '{}' is getting new partitions from another request; retry when it is done", name));
+  std::int32_t old = std::int32_t(it->second.partitions.size());
   if (new_total <= old)
     return make_error(error_code::invalid_partitions,
                       fmt::format("topic '{}' has {} partitions; the new count {} must be larger", name, old, new_total));
   if (new_total > 100000)
     return make_error(error_code::invalid_partitions, fmt::format("{} partitions is more than this broker supports", new_total));
-  std::error_code ec;
-  for (std::int32_t p = old; p < new_total; ++p) {
-    auto pd = partition_dir(name, p);
-    fs::remove_all(pd, ec);
-    auto log = partition_log::create(pd, std::string(name), p, t.config, flusher_.get());
-    if (!log) {
-      t.partitions.resize(std::size_t(old));
-      for (std::int32_t q = old; q <= p; ++q) fs::remove_all(partition_dir(name, q), ec);
-      return log.error();
-    }
-    attach_writer(**log);
-    t.partitions.push_back(std::move(*log));
+  return {};
+}
+
+result<void> log_manager::add_made_partitions(const std::string& name,
+                                              std::vector<std::unique_ptr<partition_log>> made) {
+  auto remove_made = [&] {
+    std::vector<fs::path> dirs;
+    for (auto& p : made) dirs.push_back(partition_dir(name, p->partition()));
+    made.clear();  // closes them
+    std::error_code ec;
+    for (auto& d : dirs) fs::remove_all(d, ec);
+  };
+  auto it = topics_.find(name);
+  std::int32_t first = made.empty() ? 0 : made.front()->partition();
+  if (it == topics_.end() || std::int32_t(it->second.partitions.size()) != first) {
+    remove_made();
+    return make_error(error_code::unknown_topic_or_partition,
+                      fmt::format("topic '{}' was deleted while its new partitions were being created", name));
   }
+  topic_state& t = it->second;
+  std::size_t old = t.partitions.size();
+  for (auto& p : made) {
+    p->set_config(t.config);  // AlterConfigs may have changed it meanwhile
+    attach_writer(*p);
+    t.partitions.push_back(std::move(p));
+  }
+  made.clear();
   if (auto r = persist_metadata(); !r) {
-    t.partitions.resize(std::size_t(old));
-    for (std::int32_t q = old; q < new_total; ++q) fs::remove_all(partition_dir(name, q), ec);
+    std::error_code ec;
+    std::size_t now = t.partitions.size();
+    t.partitions.resize(old);
+    for (std::size_t q = old; q < now; ++q) fs::remove_all(partition_dir(name, std::int32_t(q)), ec);
     return r;
   }
   return {};
+}
+
+result<void> log_manager::add_partitions(std::string_view name, std::int32_t new_total) {
+  if (auto c = check_growth(name, new_total); !c) return c.error();
+  const topic_state& t = topics_.find(name)->second;
+  auto made = make_partitions(dir_, std::string(name), std::int32_t(t.partitions.size()), new_total, t.config,
+                              flusher_.get());
+  if (!made) return made.error();
+  return add_made_partitions(std::string(name), std::move(*made));
+}
+
+void log_manager::add_partitions_async(std::string name, std::int32_t new_total,
+                                       std::function<void(result<void>)> done) {
+  if (auto c = check_growth(name, new_total); !c) return done(c.error());
+  if (!admin_) return done(add_partitions(name, new_total));
+  const topic_state& t = topics_.find(name)->second;
+  std::int32_t first = std::int32_t(t.partitions.size());
+  creating_.insert(name);
+  admin_->submit([this, name, first, new_total, cfg = t.config, done = std::move(done), dir = dir_,
+                  f = flusher_.get()]() -> std::function<void()> {
+    auto made = std::make_shared<result<std::vector<std::unique_ptr<partition_log>>>>(
+        make_partitions(dir, name, first, new_total, cfg, f));
+    return [this, name, done, made] {
+      creating_.erase(name);
+      if (!*made) return done(made->error());
+      done(add_made_partitions(name, std::move(**made)));
+    };
+  });
 }
 
 result<void> log_manager::set_topic_configs(std::string_view name, const string_map& overrides) {

@@ -92,8 +92,16 @@ class log_manager {
   // Errors: unknown_topic_or_partition, kafka_storage_error. Data is removed from disk.
   result<void> delete_topic(std::string_view name);
   // Grows the topic to `new_total` partitions. Errors: unknown_topic_or_partition,
-  // invalid_partitions (not larger than now).
+  // invalid_partitions (not larger than now, or the topic is being grown already),
+  // kafka_storage_error.
   result<void> add_partitions(std::string_view name, std::int32_t new_total);
+  // The same without blocking the caller for the file work, as create_topic_async: checks
+  // at once, creates the new partitions' files on the admin thread, then on the event loop
+  // adds them (with the topic's config as it is then), persists topics.meta and calls
+  // `done`. Meanwhile the topic is busy: growing it again answers invalid_partitions and
+  // creating its name again (after a delete) leader_not_available. A topic deleted
+  // meanwhile gets unknown_topic_or_partition, and the new folders are removed.
+  void add_partitions_async(std::string name, std::int32_t new_total, std::function<void(result<void>)> done);
   // Replaces the topic's overrides (AlterConfigs) after validating them.
   result<void> set_topic_configs(std::string_view name, const string_map& overrides);
 
@@ -143,10 +151,14 @@ class log_manager {
   result<void> load();
   // create_topic in three parts: checks (loop), the files (any thread), registering (loop).
   result<log_config> check_new_topic(std::string_view name, std::int32_t partitions, const string_map& configs) const;
+  // Partitions [first, end) of a new or growing topic; on failure none is left on disk.
   static result<std::vector<std::unique_ptr<partition_log>>> make_partitions(const std::filesystem::path& data_dir,
                                                                             const std::string& name,
-                                                                            std::int32_t partitions,
+                                                                            std::int32_t first, std::int32_t end,
                                                                             const log_config& cfg, flusher* f);
+  // add_partitions in parts: checks, then (loop) adding what make_partitions made.
+  result<void> check_growth(std::string_view name, std::int32_t new_total) const;
+  result<void> add_made_partitions(const std::string& name, std::vector<std::unique_ptr<partition_log>> made);
   result<void> add_topic(const std::string& name, const string_map& configs, const log_config& cfg,
                          std::vector<std::unique_ptr<partition_log>> partitions);
   result<void> persist_metadata();
@@ -165,7 +177,9 @@ class log_manager {
   std::unique_ptr<tail_cache_budget> tail_budget_;  // null when log.tail.cache.bytes=0
   std::unique_ptr<background_worker> reader_;
   std::unique_ptr<background_worker> admin_;
-  std::set<std::string, std::less<>> creating_;  // topics whose files the admin thread is creating
+  // Topics whose files the admin thread is creating (a new topic, or a growing one's new
+  // partitions).
+  std::set<std::string, std::less<>> creating_;
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions

@@ -62,6 +62,12 @@ def case_admin(path):
             admin.create_partitions({"py-b": NewPartitions(total_count=4)})
             md = admin.describe_topics(["py-b"])
             eq(len(md[0]["partitions"]), 4, "py-b partitions after CreatePartitions")
+            # A new partition takes writes at once.
+            from kafka import KafkaProducer
+            prod = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all")
+            meta = prod.send("py-b", value=b"in-new-partition", partition=3).get(timeout=10)
+            eq((meta.partition, meta.offset), (3, 0), "first record of a new partition")
+            prod.close()
 
             resp = admin.delete_topics(["py-a"], timeout_ms=10000)
             eq([e[1] for e in resp.topic_error_codes], [0], "DeleteTopics error")

@@ -210,13 +210,27 @@ TEST(admin_limits_test, absurd_partition_counts_are_refused_quickly) {
   EXPECT_EQ(r->topics[2].error_code, std::int16_t(protocol::error_code::invalid_replication_factor));
   ct.topics = {{"ok", 2, 1, {}, {}}};
   ASSERT_EQ(c.call<protocol::create_topics_response>(ct, 4)->topics[0].error_code, 0);
-  protocol::create_partitions_request cp;
-  cp.topics.push_back({"ok", 2000000000, std::nullopt});
-  cp.topics.push_back({"ok", 1, std::nullopt});
-  auto p = c.call<protocol::create_partitions_response>(cp, 1);
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->results[0].error_code, std::int16_t(protocol::error_code::invalid_partitions));
-  EXPECT_EQ(p->results[1].error_code, std::int16_t(protocol::error_code::invalid_partitions));
+  auto grow = [&](std::vector<std::pair<std::string, std::int32_t>> topics) {
+    protocol::create_partitions_request cp;
+    for (auto& [name, count] : topics) cp.topics.push_back({name, count, std::nullopt});
+    cp.timeout_ms = 1000;
+    auto p = c.call<protocol::create_partitions_response>(cp, 1);
+    std::vector<std::int16_t> codes;
+    if (p)
+      for (auto& r : p->results) codes.push_back(r.error_code);
+    return codes;
+  };
+  using codes = std::vector<std::int16_t>;
+  const auto invalid_partitions = std::int16_t(protocol::error_code::invalid_partitions);
+  const auto invalid_request = std::int16_t(protocol::error_code::invalid_request);
+  const auto unknown = std::int16_t(protocol::error_code::unknown_topic_or_partition);
+  EXPECT_EQ(grow({{"ok", 2000000000}}), codes{invalid_partitions});
+  EXPECT_EQ(grow({{"ok", 1}}), codes{invalid_partitions});
+  // A topic named twice in one request is refused, as Kafka does; the others go ahead.
+  EXPECT_EQ(grow({{"ok", 3}, {"ok", 4}, {"nope", 2}}), (codes{invalid_request, invalid_request, unknown}));
+  EXPECT_EQ(grow({{"ok", 5}}), codes{0});
+  EXPECT_EQ(grow({{"ok", 5}}), codes{invalid_partitions});  // it has 5 now
+  EXPECT_EQ(grow({{"ok", 6}}), codes{0});
 }
 
 }  // namespace

@@ -111,6 +111,89 @@ TEST(log_manager, a_creation_cut_short_by_shutdown_leaves_nothing_behind) {
   ASSERT_TRUE(lm->create_topic("cut", 2, {}).ok());
 }
 
+TEST(log_manager, adds_partitions_in_the_background) {
+  temp_dir d;
+  fake_loop loop;
+  {
+    auto lm = open_ok(d.path());
+    lm->enable_background_admin(loop.post());
+    ASSERT_TRUE(lm->create_topic("grow", 2, {}).ok());
+    auto b = make_batch(3);
+    ASSERT_TRUE(lm->partition("grow", 1)->append(b, 0).ok());
+    std::optional<result<void>> got;
+    lm->add_partitions_async("grow", 30, [&](result<void> r) { got = std::move(r); });
+    // Until the completion runs on the loop: the old partitions only, and busy.
+    EXPECT_FALSE(got.has_value());
+    EXPECT_EQ(lm->describe_topic("grow")->partition_count, 2);
+    EXPECT_EQ(lm->partition("grow", 2), nullptr);
+    std::optional<result<void>> again;
+    lm->add_partitions_async("grow", 40, [&](result<void> r) { again = std::move(r); });
+    ASSERT_TRUE(again.has_value());  // checks answer at once
+    EXPECT_EQ(again->error().code, error_code::invalid_partitions);
+    EXPECT_EQ(lm->create_topic("grow", 1, {}).error().code, error_code::topic_already_exists);
+    // A config change meanwhile reaches the new partitions too.
+    ASSERT_TRUE(lm->set_topic_configs("grow", {{"retention.ms", "7000"}}).ok());
+    ASSERT_TRUE(loop.run_one());
+    ASSERT_TRUE(got.has_value());
+    ASSERT_TRUE(got->ok()) << got->error().message;
+    EXPECT_EQ(lm->describe_topic("grow")->partition_count, 30);
+    ASSERT_NE(lm->partition("grow", 29), nullptr);
+    EXPECT_EQ(lm->partition("grow", 29)->config().retention_ms, 7000);
+    EXPECT_EQ(lm->partition("grow", 1)->high_watermark(), 3);
+    ASSERT_TRUE(lm->partition("grow", 17)->append(b, 0).ok());
+    std::optional<result<void>> small;
+    lm->add_partitions_async("grow", 30, [&](result<void> r) { small = std::move(r); });
+    ASSERT_TRUE(small.has_value());
+    EXPECT_EQ(small->error().code, error_code::invalid_partitions);
+    ASSERT_TRUE(lm->close().ok());
+  }
+  auto lm = open_ok(d.path());
+  EXPECT_EQ(lm->describe_topic("grow")->partition_count, 30);
+  EXPECT_EQ(lm->partition("grow", 17)->high_watermark(), 3);
+}
+
+TEST(log_manager, a_topic_deleted_while_it_grows_leaves_nothing_behind) {
+  temp_dir d;
+  fake_loop loop;
+  auto lm = open_ok(d.path());
+  lm->enable_background_admin(loop.post());
+  ASSERT_TRUE(lm->create_topic("gone", 1, {}).ok());
+  std::optional<result<void>> got;
+  lm->add_partitions_async("gone", 5, [&](result<void> r) { got = std::move(r); });
+  ASSERT_TRUE(lm->delete_topic("gone").ok());
+  // The name stays busy until the growth's files are cleaned up.
+  EXPECT_EQ(lm->create_topic("gone", 1, {}).error().code, error_code::leader_not_available);
+  ASSERT_TRUE(loop.run_one());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->error().code, error_code::unknown_topic_or_partition);
+  for (int p = 0; p < 5; ++p) EXPECT_FALSE(std::filesystem::exists(d.path() / ("gone-" + std::to_string(p)))) << p;
+  ASSERT_TRUE(lm->create_topic("gone", 2, {}).ok());
+  EXPECT_EQ(lm->partition("gone", 2), nullptr);
+  EXPECT_EQ(lm->partition("gone", 1)->high_watermark(), 0);
+}
+
+TEST(log_manager, a_growth_cut_short_by_shutdown_leaves_the_old_partitions) {
+  temp_dir d;
+  fake_loop loop;
+  {
+    auto lm = open_ok(d.path());
+    lm->enable_background_admin(loop.post());
+    ASSERT_TRUE(lm->create_topic("cut", 1, {}).ok());
+    auto b = make_batch(2);
+    ASSERT_TRUE(lm->partition("cut", 0)->append(b, 0).ok());
+    bool answered = false;
+    lm->add_partitions_async("cut", 100, [&](result<void>) { answered = true; });
+    ASSERT_TRUE(lm->close().ok());  // before the completion ran
+    EXPECT_FALSE(answered);
+  }
+  loop.run();
+  auto lm = open_ok(d.path());
+  EXPECT_EQ(lm->describe_topic("cut")->partition_count, 1);
+  EXPECT_EQ(lm->partition("cut", 0)->high_watermark(), 2);
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "cut-1"));
+  ASSERT_TRUE(lm->add_partitions("cut", 3).ok());
+}
+
 TEST(log_manager, survives_unclean_restart_and_reports_configs) {
   temp_dir d;
   {
