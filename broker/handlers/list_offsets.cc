@@ -15,7 +15,7 @@ using protocol::error_code;
 // Refines a batch-level timestamp lookup to the first record with timestamp >= ts.
 std::pair<std::int64_t, std::int64_t> exact_offset_for_timestamp(log::partition_log& pl, std::int64_t batch_offset,
                                                                  std::int64_t ts, std::int64_t fallback_ts) {
-  auto r = pl.read(batch_offset, 1, pl.high_watermark());
+  auto r = pl.look_up(batch_offset, 1, pl.high_watermark());
   if (r && !r->records.empty()) {
     record::batch_splitter split(record::byte_span(r->records.data(), r->records.size()));
     record::byte_span batch;

@@ -523,6 +523,19 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
 result<read_plan> partition_log::plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                                            bool share) const {
   ++reads_;  // a reader, even one waiting at the end (see the tail cache in append)
+  return plan(offset, max_bytes, upper_bound, share);
+}
+
+result<read_result> partition_log::look_up(std::int64_t offset, std::int32_t max_bytes,
+                                           std::int64_t upper_bound) const {
+  auto p = plan(offset, max_bytes, upper_bound, false);
+  if (!p) return p.error();
+  if (!p->needs_disk) return std::move(p->ready);
+  return read_planned(*p, false);
+}
+
+result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
+                                      bool share) const {
   if (offset < log_start_offset_ || offset > log_end_offset())
     return make_error(error_code::offset_out_of_range,
                       fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),

@@ -220,6 +220,9 @@ class partition_log {
   result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                               bool share = false) const;
   static result<read_result> read_planned(const read_plan& plan, bool share = false);
+  // read() for the broker's own lookups (ListOffsets by timestamp): the same bytes, but it
+  // does not count as a consumer, so it does not turn the tail cache on.
+  result<read_result> look_up(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const;
 
   std::int64_t log_start_offset() const { return log_start_offset_; }
   std::int64_t log_end_offset() const;
@@ -322,6 +325,8 @@ class partition_log {
   void mark_dirty();
   // Write-behind bookkeeping.
   bool writes_pending() const { return progress_ && last_ticket_ > progress_->applied_ticket; }
+  // plan_read without counting a reader.
+  result<read_plan> plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, bool share) const;
   bool write_state_pending() const { return writes_pending() || !offline_.empty(); }
   void on_write_done(std::uint64_t ticket, std::int64_t end_offset, std::uint64_t end_position,
                      const result<void>& r);
