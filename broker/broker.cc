@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -20,6 +22,14 @@ namespace eddy::broker {
 namespace asio = boost::asio;
 
 namespace {
+
+// The first line of a /proc/sys file, or "unknown".
+std::string read_sysctl(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return "unknown";
+  return line;
+}
 
 // Request frames, produce record sets and fetch reads are allocations of up to a few MiB
 // made and freed at a high rate. glibc's defaults serve them with mmap (or trim them off
@@ -102,6 +112,18 @@ std::optional<std::string> broker::start() {
     addr = results.begin()->endpoint().address();
   }
   asio::ip::tcp::endpoint ep(addr, config_.listen_port);
+  if (config_.tcp_congestion != "auto" && config_.tcp_congestion != "default") {
+    // Try it on a socket of our own, so that a name the kernel refuses stops the start.
+    asio::ip::tcp::socket probe(io_);
+    probe.open(ep.protocol(), ec);
+    int err = ec ? 0 : apply_tcp_congestion(probe.native_handle(), config_.tcp_congestion, addr);
+    if (err != 0)
+      return fmt::format("socket.tcp.congestion={}: {} (available: {}; allowed without CAP_NET_ADMIN: {}); use one "
+                         "of those, or auto or default",
+                         config_.tcp_congestion, std::strerror(err),
+                         read_sysctl("/proc/sys/net/ipv4/tcp_available_congestion_control"),
+                         read_sysctl("/proc/sys/net/ipv4/tcp_allowed_congestion_control"));
+  }
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);

@@ -1,5 +1,6 @@
 #include "broker/broker_config.h"
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 
@@ -78,6 +79,13 @@ std::optional<std::string> broker_config::set(const std::string& key, const std:
   if (key == "cluster.id") {
     if (value.empty()) return "cluster.id: must not be empty";
     cluster_id = value;
+    return std::nullopt;
+  }
+  if (key == "socket.tcp.congestion") {
+    bool ok = !value.empty() && value.size() < 16;
+    for (char c : value) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+    if (!ok) return fmt::format("{}: '{}' is not auto, default or an algorithm name such as reno, cubic or bbr", key, value);
+    tcp_congestion = value;
     return std::nullopt;
   }
   if (key == "listeners" || key == "listen") {

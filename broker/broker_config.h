@@ -35,6 +35,11 @@ struct broker_config {
   std::int32_t group_initial_rebalance_delay_ms = 0;   // group.initial.rebalance.delay.ms
   std::int64_t offsets_retention_minutes = 10080;      // offsets.retention.minutes
   std::string cluster_id = "eddy-cluster";
+  // socket.tcp.congestion (Eddy's own): the TCP congestion control of client connections.
+  // "auto": reno for loopback clients (where pacing, which BBR needs, only costs CPU:
+  // there is no link to pace for), the system's default for others; "default": the
+  // system's default for all; or an algorithm name (e.g. cubic, bbr, reno) for all.
+  std::string tcp_congestion = "auto";
   // Every property as given (file + --set), for the layers that read their own keys.
   std::map<std::string, std::string, std::less<>> properties;
 

@@ -118,7 +118,8 @@ built build(broker& b, const protocol::fetch_request& req) {
       // consumer can always make progress; later partitions get what budget is left.
       std::int64_t limit = std::min<std::int64_t>(p.partition_max_bytes, budget);
       if (limit <= 0 && out.bytes > 0) continue;
-      auto plan = pl->plan_read(p.fetch_offset, std::int32_t(std::max<std::int64_t>(limit, 1)), upper, /*share=*/true);
+      auto plan = pl->plan_read(p.fetch_offset, std::int32_t(std::max<std::int64_t>(limit, 1)), upper, /*share=*/true,
+                                /*defer_lookup=*/background);
       if (!plan) {
         read_failed(pr, t.topic, p.partition, p.fetch_offset, plan.error(), out);
         continue;
@@ -126,9 +127,11 @@ built build(broker& b, const protocol::fetch_request& req) {
       // Reads that wait for the device (O_DIRECT) go to the reader thread; page-cache
       // reads are quicker done here than handed over.
       if (plan->needs_disk && plan->mode.direct && background) {
-        // Counted at the planned size: the read returns at most that.
-        out.bytes += std::int64_t(plan->length);
-        budget -= std::int64_t(plan->length);
+        // Counted at the planned size: the read returns at most that (beyond the first
+        // batch, which is returned whole).
+        std::int64_t planned = plan->lookup ? std::int64_t(plan->max_bytes) : std::int64_t(plan->length);
+        out.bytes += planned;
+        budget -= planned;
         out.pending.push_back({out.resp.responses.size() - 1, tr.partitions.size() - 1, std::move(*plan)});
         continue;
       }
@@ -174,6 +177,15 @@ void answer(broker& b, const request_ptr& ctx, const std::shared_ptr<fetch_state
         if (pl == nullptr) continue;
         auto seg = pl->segments().find(p.plan.seg->base_offset());
         if (seg == pl->segments().end() || seg->second != p.plan.seg) continue;
+        if (r->not_in_segment) {
+          // The offset is in a gap at the end of its segment (compaction): the batch is in
+          // a later one. Rare; read here, finding the batch the usual way.
+          r = pl->read(p.plan.offset, p.plan.max_bytes, p.plan.upper_bound, /*share=*/true);
+          if (!r) {
+            read_failed(part, tr.topic, part.partition_index, p.plan.offset, r.error(), *job);
+            continue;
+          }
+        }
         fill(part, std::move(*r), pl, p.plan.offset, read_committed, *job);
       }
       ctx->respond_sharing(job->resp, std::move(job->owners));

@@ -521,21 +521,21 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
 }
 
 result<read_plan> partition_log::plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
-                                           bool share) const {
+                                           bool share, bool defer_lookup) const {
   ++reads_;  // a reader, even one waiting at the end (see the tail cache in append)
-  return plan(offset, max_bytes, upper_bound, share);
+  return plan(offset, max_bytes, upper_bound, share, defer_lookup);
 }
 
 result<read_result> partition_log::look_up(std::int64_t offset, std::int32_t max_bytes,
                                            std::int64_t upper_bound) const {
-  auto p = plan(offset, max_bytes, upper_bound, false);
+  auto p = plan(offset, max_bytes, upper_bound, false, false);
   if (!p) return p.error();
   if (!p->needs_disk) return std::move(p->ready);
   return read_planned(*p, false);
 }
 
 result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
-                                      bool share) const {
+                                      bool share, bool defer_lookup) const {
   if (offset < log_start_offset_ || offset > log_end_offset())
     return make_error(error_code::offset_out_of_range,
                       fmt::format("offset {} is outside [{}, {}] of {}-{}", offset, log_start_offset_, log_end_offset(),
@@ -546,6 +546,29 @@ result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_byte
   if (cache_ && cache_->read(offset, max_bytes, upper_bound, plan.ready, share)) return plan;
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin()) --it;
+  plan.offset = offset;
+  plan.upper_bound = upper_bound;
+  plan.name = fmt::format("{}-{}", topic_, partition_);
+  if (defer_lookup && it != segments_.end() && max_bytes >= std::int32_t(direct_min_bytes)) {
+    // Whether the read would go around the page cache, judged at the index entry (the
+    // batch is at or after it).
+    const segment& s = *it->second;
+    std::uint64_t from = s.index_position(offset);
+    std::uint64_t end = s.readable_size();
+    if (from < end) {
+      auto mode = s.mode_for(from, std::size_t(max_bytes));
+      if (mode.direct) {
+        plan.needs_disk = true;
+        plan.lookup = true;
+        plan.seg = it->second;
+        plan.position = from;
+        plan.scan_end = end;
+        plan.max_bytes = max_bytes;
+        plan.mode = mode;
+        return plan;
+      }
+    }
+  }
   for (; it != segments_.end(); ++it) {
     const segment& s = *it->second;
     auto found = s.find_batch(offset);
@@ -563,19 +586,92 @@ result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_byte
     plan.length = std::size_t(want);
     plan.mode = s.mode_for(first.position, plan.length);
     plan.first_offset = first.base_offset;
-    plan.offset = offset;
-    plan.upper_bound = upper_bound;
-    plan.name = fmt::format("{}-{}", topic_, partition_);
     return plan;
   }
   return plan;
 }
 
+namespace {
+
+// A deferred lookup reads this much beyond max_bytes from the index entry, so that the
+// batch holding the offset (usually within index.interval.bytes of the entry) and what
+// follows it come in the same read.
+constexpr std::size_t lookup_slack = 64 * 1024;
+
+// In `buf` (read from a batch boundary), the position of the first batch whose last
+// offset is >= `offset`; nullopt when the batches in `buf` end before it, with `*end` the
+// position after the last whole batch walked.
+std::optional<std::size_t> find_in_buffer(std::span<const std::uint8_t> buf, std::int64_t offset, std::size_t* end) {
+  std::size_t p = 0;
+  while (p + record::batch_header_size <= buf.size()) {
+    record::batch_header_view h{buf.data() + p};
+    std::int64_t total = h.total_size();
+    if (h.last_offset() >= offset) return p;
+    if (total < std::int64_t(record::batch_header_size) || p + std::uint64_t(total) > buf.size()) break;
+    p += std::size_t(total);
+  }
+  *end = p;
+  return std::nullopt;
+}
+
+}  // namespace
+
 result<read_result> partition_log::read_planned(const read_plan& plan, bool share) {
   if (!plan.needs_disk) return plan.ready;
-  auto got = plan.seg->read_shared(plan.position, plan.length, plan.mode);
-  if (!got) return got.error();
-  std::span<const std::uint8_t> buf = got->bytes;
+  std::int64_t first_offset = plan.first_offset;
+  shared_bytes got;
+  if (!plan.lookup) {
+    auto r = plan.seg->read_shared(plan.position, plan.length, plan.mode);
+    if (!r) return r.error();
+    got = std::move(*r);
+  } else {
+    // One read from the index entry finds the batch in memory instead of walking headers
+    // in the file (which would fill the page cache with what O_DIRECT reads avoid).
+    const segment& seg = *plan.seg;
+    std::size_t want = std::size_t(std::min<std::uint64_t>(plan.scan_end - plan.position,
+                                                           std::uint64_t(std::max(0, plan.max_bytes)) + lookup_slack));
+    auto r = seg.read_shared(plan.position, want, plan.mode);
+    if (!r) return r.error();
+    std::size_t walked = 0;
+    auto at = find_in_buffer(r->bytes, plan.offset, &walked);
+    std::uint64_t first_pos = 0;
+    std::uint64_t first_size = 0;
+    read_result none;
+    if (at) {
+      record::batch_header_view h{r->bytes.data() + *at};
+      first_pos = plan.position + *at;
+      first_size = std::uint64_t(std::max<std::int64_t>(h.total_size(), 0));
+      first_offset = h.base_offset();
+    } else if (plan.position + walked >= plan.scan_end) {
+      none.not_in_segment = true;
+      return none;
+    } else {
+      // The batch is further than the read reached (or a header is cut): walk the file.
+      auto found = seg.find_batch(plan.offset, plan.position + walked, plan.scan_end);
+      if (!found) return found.error();
+      if (!*found) {
+        none.not_in_segment = true;
+        return none;
+      }
+      first_pos = (*found)->position;
+      first_size = (*found)->size;
+      first_offset = (*found)->base_offset;
+    }
+    if (first_offset >= plan.upper_bound) return none;
+    // What read() would read: max(first batch, max_bytes) from the batch, within the segment.
+    std::size_t length = std::size_t(std::min<std::uint64_t>(
+        std::max<std::uint64_t>(first_size, std::uint64_t(std::max(0, plan.max_bytes))), plan.scan_end - first_pos));
+    std::uint64_t have_from = plan.position, have_to = plan.position + r->bytes.size();
+    if (first_pos >= have_from && first_pos + length <= have_to) {
+      got.owner = std::move(r->owner);
+      got.bytes = r->bytes.subspan(std::size_t(first_pos - have_from), length);
+    } else {
+      auto again = seg.read_shared(first_pos, length, plan.mode);
+      if (!again) return again.error();
+      got = std::move(*again);
+    }
+  }
+  std::span<const std::uint8_t> buf = got.bytes;
   std::size_t keep = 0;
   std::int64_t next = plan.offset;
   while (keep + record::batch_header_size <= buf.size()) {
@@ -587,14 +683,13 @@ result<read_result> partition_log::read_planned(const read_plan& plan, bool shar
     next = h.last_offset() + 1;
   }
   if (keep == 0)
-    return make_error(error_code::corrupt_message,
-                      fmt::format("{}: unreadable batch at offset {}", plan.name, plan.first_offset));
+    return make_error(error_code::corrupt_message, fmt::format("{}: unreadable batch at offset {}", plan.name, first_offset));
   read_result out;
-  out.first_offset = plan.first_offset;
+  out.first_offset = first_offset;
   out.next_offset = next;
   if (share) {
     out.pieces.push_back(buf.first(keep));
-    out.owners.push_back(std::move(got->owner));
+    out.owners.push_back(std::move(got.owner));
   } else {
     out.records.assign(buf.begin(), buf.begin() + std::ptrdiff_t(keep));
   }

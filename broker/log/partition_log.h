@@ -99,12 +99,18 @@ struct read_result {
   }
   std::int64_t first_offset = -1;  // base offset of the first returned batch, -1 if none
   std::int64_t next_offset = -1;   // offset after the last returned batch
+  // A planned read with a deferred lookup found no batch at or after the offset in its
+  // segment (a compaction gap at the segment's end): plan it again without deferring.
+  bool not_in_segment = false;
 };
 
 // A read in two steps, so that its disk part can run on another thread (see
 // partition_log::plan_read). Either the answer is ready (from the tail cache, or nothing
 // to read), or `length` bytes at `position` of `seg` are to be read and trimmed to whole
-// batches from `first_offset` below `upper_bound`.
+// batches from `first_offset` below `upper_bound`. With `lookup`, finding the first batch
+// is part of the disk work too: the batch headers from `position` (the offset index's
+// entry) to `scan_end` are walked for the one holding `offset`, and then up to
+// max(its size, `max_bytes`) are read.
 struct read_plan {
   bool needs_disk = false;
   read_result ready;  // when !needs_disk
@@ -115,6 +121,9 @@ struct read_plan {
   std::int64_t first_offset = -1;
   std::int64_t offset = -1;
   std::int64_t upper_bound = -1;
+  bool lookup = false;
+  std::uint64_t scan_end = 0;  // the segment's readable size when planned
+  std::int32_t max_bytes = 0;
   std::string name;  // "<topic>-<partition>", for errors
 };
 
@@ -217,8 +226,12 @@ class partition_log {
   // to read from which segment; read_planned (any thread: it touches only the segment,
   // which stays valid and unchanged below its readable size) does the disk read. The
   // fetch handler runs read_planned on the log's reader thread. Same errors as read().
+  // With `defer_lookup`, a read that would go around the page cache (O_DIRECT) leaves
+  // finding its first batch, which reads batch headers from the file, to read_planned
+  // too; if that finds none in the segment (read_result::not_in_segment), plan again
+  // without.
   result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
-                              bool share = false) const;
+                              bool share = false, bool defer_lookup = false) const;
   static result<read_result> read_planned(const read_plan& plan, bool share = false);
   // read() for the broker's own lookups (ListOffsets by timestamp): the same bytes, but it
   // does not count as a consumer, so it does not turn the tail cache on.
@@ -326,7 +339,8 @@ class partition_log {
   // Write-behind bookkeeping.
   bool writes_pending() const { return progress_ && last_ticket_ > progress_->applied_ticket; }
   // plan_read without counting a reader.
-  result<read_plan> plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, bool share) const;
+  result<read_plan> plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound, bool share,
+                         bool defer_lookup) const;
   bool write_state_pending() const { return writes_pending() || !offline_.empty(); }
   void on_write_done(std::uint64_t ticket, std::int64_t end_offset, std::uint64_t end_position,
                      const result<void>& r);

@@ -425,16 +425,18 @@ void segment::recycle_page_cache(std::int64_t window_bytes) {
 }
 
 result<std::optional<batch_info>> segment::find_batch(std::int64_t offset) const {
-  std::optional<batch_info> found;
-  auto r = for_each_batch(offset_index_.lookup(offset), [&](const batch_info& b) {
-    if (b.last_offset >= offset) {
-      found = b;
-      return false;
-    }
-    return true;
-  });
-  if (!r) return r.error();
-  return found;
+  return find_batch(offset, offset_index_.lookup(offset), written_);
+}
+
+result<std::optional<batch_info>> segment::find_batch(std::int64_t offset, std::uint64_t from,
+                                                      std::uint64_t end) const {
+  batch_scanner scan(*log_, from, end);
+  while (true) {
+    auto st = scan.next(false);
+    if (!st) return st.error();
+    if (st->st != batch_scanner::status::batch) return std::optional<batch_info>();
+    if (st->info.last_offset >= offset) return std::optional<batch_info>(st->info);
+  }
 }
 
 result<std::optional<batch_info>> segment::find_timestamp(std::int64_t timestamp) const {

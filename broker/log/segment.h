@@ -119,6 +119,11 @@ class segment {
 
   // The first batch whose last offset is >= `offset`, or nullopt when none in this segment.
   result<std::optional<batch_info>> find_batch(std::int64_t offset) const;
+  // Where find_batch starts walking for `offset`: the offset index's entry (event loop).
+  std::uint64_t index_position(std::int64_t offset) const { return offset_index_.lookup(offset); }
+  // find_batch walking the batch headers of [from, end) only: any thread, with `from` from
+  // index_position and `end` at most readable_size() (both taken on the event loop).
+  result<std::optional<batch_info>> find_batch(std::int64_t offset, std::uint64_t from, std::uint64_t end) const;
   // The first batch whose max_timestamp is >= `timestamp`, or nullopt.
   result<std::optional<batch_info>> find_timestamp(std::int64_t timestamp) const;
   // Raw bytes [pos, pos + len) (fewer at the end of the file). Large reads the page cache

@@ -24,6 +24,11 @@ namespace eddy::broker {
 
 class broker;
 
+// Sets the TCP congestion control of `fd` (a client connection from `peer`) as
+// socket.tcp.congestion says (see broker_config). Returns the error of setsockopt, 0 when
+// it succeeded or nothing was to be set.
+int apply_tcp_congestion(int fd, const std::string& setting, const boost::asio::ip::address& peer);
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(broker& b, boost::asio::ip::tcp::socket socket, std::uint64_t id);

@@ -56,11 +56,13 @@ TEST(background_worker, completions_after_destruction_do_not_run) {
   EXPECT_FALSE(completed) << "the reader (and what its completions use) is gone";
 }
 
-// What fetch does: plan on the loop, read on another thread, the same bytes as read().
-TEST(background_worker, planned_reads_on_another_thread_match_read) {
+// What fetch does: plan on the loop, read on another thread, the same bytes as read();
+// with defer_lookup, finding the first batch happens on that thread too.
+void planned_reads_match_read(bool defer_lookup, std::int64_t index_interval_bytes = 4096) {
   temp_dir d;
   log_config cfg;
   cfg.segment_bytes = 600000;
+  cfg.index_interval_bytes = index_interval_bytes;
   auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
   ASSERT_TRUE(created.ok());
   auto& log = **created;
@@ -71,21 +73,24 @@ TEST(background_worker, planned_reads_on_another_thread_match_read) {
   fake_loop loop;
   background_worker reader("test-reader", loop.post());
   const std::int64_t hw = log.high_watermark();  // reads stay below the first 30 batches
-  int disk = 0;
+  int disk = 0, lookups = 0;
   for (std::int64_t off = 0; off < hw; off += 3) {
-    auto plan = log.plan_read(off, 200000, hw, true);
+    auto plan = log.plan_read(off, 200000, hw, true, defer_lookup);
     ASSERT_TRUE(plan.ok());
     auto expect = log.read(off, 200000, hw);
     ASSERT_TRUE(expect.ok());
     if (!plan->needs_disk) continue;
     ++disk;
+    lookups += plan->lookup;
     std::atomic<bool> done{false};
     std::vector<std::uint8_t> got;
     reader.submit([&]() -> std::function<void()> {
       auto r = partition_log::read_planned(*plan, true);
       EXPECT_TRUE(r.ok());
       if (r.ok()) {
+        EXPECT_FALSE(r->not_in_segment);
         for (const auto& piece : r->pieces) got.insert(got.end(), piece.begin(), piece.end());
+        EXPECT_EQ(r->first_offset, expect->first_offset);
         EXPECT_EQ(r->next_offset, expect->next_offset);
       }
       done = true;
@@ -98,7 +103,44 @@ TEST(background_worker, planned_reads_on_another_thread_match_read) {
     EXPECT_EQ(got, expect->records) << "offset " << off;
   }
   EXPECT_GT(disk, 5);
+  if (defer_lookup) EXPECT_EQ(lookups, disk) << "every O_DIRECT read defers its lookup";
+  else EXPECT_EQ(lookups, 0);
   std::size_t(loop.run());
+}
+
+TEST(background_worker, planned_reads_on_another_thread_match_read) { planned_reads_match_read(false); }
+
+TEST(background_worker, planned_reads_with_deferred_lookups_match_read) { planned_reads_match_read(true); }
+
+// A sparse offset index: the batch is often further from the index entry than the first
+// read reaches, and is then found by walking the file.
+TEST(background_worker, deferred_lookups_with_a_sparse_index_match_read) {
+  planned_reads_match_read(true, 1 << 20);
+}
+
+// A deferred lookup that finds nothing in its segment says so (fetch then plans again
+// without deferring): what a compaction gap at the end of a segment looks like.
+TEST(background_worker, a_deferred_lookup_past_its_segment_says_so) {
+  temp_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 300000;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = **created;
+  for (int i = 0; i < 8; ++i) {
+    auto b = make_batch(1, 1000, std::string(100000, 'q'));
+    ASSERT_TRUE(log.append(b, 1000).ok());
+  }
+  ASSERT_GE(log.segment_count(), 2u);
+  auto plan = log.plan_read(0, 200000, log.high_watermark(), true, true);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(plan->lookup);
+  // Point it past the batches of the first segment, as a gap there would.
+  plan->offset = std::next(log.segments().begin())->first;
+  auto r = partition_log::read_planned(*plan, true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->not_in_segment);
+  EXPECT_TRUE(r->pieces.empty());
 }
 
 }  // namespace

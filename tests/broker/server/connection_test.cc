@@ -8,7 +8,13 @@
 #include <random>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "broker/broker_config.h"
 #include "broker/handlers/registry.h"
+#include "broker/server/connection.h"
 #include "core/protocol/messages/all.h"
 #include "core/record/batch_builder.h"
 #include "core/record/batch_reader.h"
@@ -250,6 +256,58 @@ TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole
     }
   }
   EXPECT_EQ(next, expected_records);
+}
+
+// socket.tcp.congestion: auto gives loopback clients reno (no pacing timers), leaves
+// others alone; a name is applied to all; default touches nothing.
+TEST(connection_test, tcp_congestion_follows_the_setting) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto congestion_of = [](boost::asio::ip::tcp::socket& s) {
+    char name[32] = {};
+    socklen_t len = sizeof name;
+    EXPECT_EQ(::getsockopt(s.native_handle(), IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    return std::string(name);
+  };
+  auto fresh = [&] {
+    boost::asio::ip::tcp::socket client(io), server(io);
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+    return std::make_pair(std::move(client), std::move(server));
+  };
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  const auto remote = boost::asio::ip::make_address("192.0.2.7");
+  {
+    auto [c, s] = fresh();
+    std::string system_default = congestion_of(s);
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "default", loopback), 0);
+    EXPECT_EQ(congestion_of(s), system_default);
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "auto", remote), 0);
+    EXPECT_EQ(congestion_of(s), system_default) << "auto leaves non-loopback clients alone";
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "auto", loopback), 0);
+    EXPECT_EQ(congestion_of(s), "reno");
+  }
+  {
+    auto [c, s] = fresh();
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "reno", remote), 0);
+    EXPECT_EQ(congestion_of(s), "reno");
+    EXPECT_NE(apply_tcp_congestion(s.native_handle(), "no-such-cc", remote), 0);
+  }
+  broker_config cfg;
+  EXPECT_FALSE(cfg.set("socket.tcp.congestion", "cubic").has_value());
+  EXPECT_EQ(cfg.tcp_congestion, "cubic");
+  EXPECT_TRUE(cfg.set("socket.tcp.congestion", "").has_value());
+  EXPECT_TRUE(cfg.set("socket.tcp.congestion", "a b").has_value());
+  EXPECT_TRUE(cfg.set("socket.tcp.congestion", std::string(16, 'x')).has_value());
+  // A name the kernel does not know stops the start, saying what is available.
+  embedded_broker_options o;
+  o.config["socket.tcp.congestion"] = "no-such-cc";
+  try {
+    embedded_broker b(o);
+    ADD_FAILURE() << "started with an unknown congestion control";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("available: "), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
