@@ -2,10 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
 #include <string>
 
 #include "broker/broker.h"
 #include "broker/log/log_manager.h"
+#include "broker/server/request_context.h"
 #include "core/protocol/error_code.h"
 
 namespace eddy::broker::handlers {
@@ -25,6 +29,53 @@ inline protocol::error_code ensure_topic(broker& b, const std::string& topic, bo
   auto r = b.logs().create_topic(topic, b.config().num_partitions, {});
   if (!r && r.error().code != protocol::error_code::topic_already_exists) return r.error().code;
   return protocol::error_code::none;
+}
+
+// For admin requests whose topics complete on the log's admin thread: `resp` is answered
+// once the handler's loop is done (done()) and every part started meanwhile (one part()
+// per asynchronous call, whose completion calls the function part() returned).
+template <class Response>
+class answer_when_done {
+ public:
+  explicit answer_when_done(request_ptr ctx) : ctx_(std::move(ctx)) {}
+  Response& response() { return *resp_; }
+  std::function<void()> part() {
+    ++*outstanding_;
+    return finisher();
+  }
+  // A part whose completion puts its error, if any, in item `index` of the response's
+  // `list` (error_code, error_message).
+  template <class List>
+  std::function<void(log::result<void>)> part_for(List Response::*list, std::size_t index) {
+    return [resp = resp_, list, index, finish = part()](log::result<void> r) {
+      if (!r) {
+        auto& item = ((*resp).*list)[index];
+        item.error_code = code(r.error().code);
+        item.error_message = r.error().message;
+      }
+      finish();
+    };
+  }
+  void done() { finisher()(); }
+
+ private:
+  std::function<void()> finisher() {
+    return [ctx = ctx_, resp = resp_, outstanding = outstanding_] {
+      if (--*outstanding == 0) ctx->respond(*resp);
+    };
+  }
+  request_ptr ctx_;
+  std::shared_ptr<Response> resp_ = std::make_shared<Response>();
+  std::shared_ptr<std::size_t> outstanding_ = std::make_shared<std::size_t>(1);  // 1 until done()
+};
+
+// How often each topic name appears in a request's list (Kafka refuses a topic named
+// twice in one CreateTopics or CreatePartitions with INVALID_REQUEST).
+template <class Items>
+std::multiset<std::string> names_in(const Items& items) {
+  std::multiset<std::string> seen;
+  for (const auto& t : items) seen.insert(t.name);
+  return seen;
 }
 
 }  // namespace eddy::broker::handlers

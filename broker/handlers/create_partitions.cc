@@ -1,9 +1,6 @@
 // CreatePartitions: grows a topic to `count` partitions (never shrinks). The new
 // partitions' files are made on the log's admin thread; the response is answered once
 // every topic's growth completed. validate_only checks everything and changes nothing.
-#include <memory>
-#include <set>
-
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/create_partitions.h"
@@ -15,16 +12,12 @@ using protocol::error_code;
 void handle_create_partitions(request_ptr ctx) {
   auto req = ctx->decode<protocol::create_partitions_request>();
   broker& b = ctx->owner();
-  auto resp = std::make_shared<protocol::create_partitions_response>();
-  auto outstanding = std::make_shared<std::size_t>(1);  // 1 until the loop below is done
-  auto finish = [ctx, resp, outstanding] {
-    if (--*outstanding == 0) ctx->respond(*resp);
-  };
-  std::multiset<std::string> seen;
-  for (const auto& t : req.topics) seen.insert(t.name);
-  resp->results.reserve(req.topics.size());
+  answer_when_done<protocol::create_partitions_response> answer(ctx);
+  auto& results = answer.response().results;
+  auto seen = names_in(req.topics);
+  results.reserve(req.topics.size());
   for (const auto& t : req.topics) {
-    auto& r = resp->results.emplace_back();
+    auto& r = results.emplace_back();
     r.name = t.name;
     auto fail = [&](error_code e, std::string msg) {
       r.error_code = code(e);
@@ -53,17 +46,10 @@ void handle_create_partitions(request_ptr ctx) {
       continue;
     }
     if (req.validate_only) continue;
-    ++*outstanding;
-    std::size_t index = resp->results.size() - 1;
-    b.logs().add_partitions_async(t.name, t.count, [resp, index, finish](log::result<void> added) {
-      if (!added) {
-        resp->results[index].error_code = code(added.error().code);
-        resp->results[index].error_message = added.error().message;
-      }
-      finish();
-    });
+    b.logs().add_partitions_async(t.name, t.count,
+                                  answer.part_for(&protocol::create_partitions_response::results, results.size() - 1));
   }
-  finish();
+  answer.done();
 }
 
 }  // namespace eddy::broker::handlers

@@ -1,8 +1,6 @@
 // CreateTopics: validates names, partition counts, replication factor (this is a single
 // node: only 1, or -1 for the default) and configs, then creates the topics durably.
 // validate_only checks everything and creates nothing.
-#include <set>
-
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/create_topics.h"
@@ -16,16 +14,12 @@ void handle_create_topics(request_ptr ctx) {
   broker& b = ctx->owner();
   // The response is answered once every topic's creation completed (the files of new
   // partitions are made on the log's admin thread).
-  auto resp = std::make_shared<protocol::create_topics_response>();
-  auto outstanding = std::make_shared<std::size_t>(1);  // 1 until the loop below is done
-  auto finish = [ctx, resp, outstanding] {
-    if (--*outstanding == 0) ctx->respond(*resp);
-  };
-  std::multiset<std::string> seen;
-  for (const auto& t : req.topics) seen.insert(t.name);
-  resp->topics.reserve(req.topics.size());
+  answer_when_done<protocol::create_topics_response> answer(ctx);
+  auto& topics = answer.response().topics;
+  auto seen = names_in(req.topics);
+  topics.reserve(req.topics.size());
   for (const auto& t : req.topics) {
-    auto& r = resp->topics.emplace_back();
+    auto& r = topics.emplace_back();
     r.name = t.name;
     auto fail = [&](error_code e, std::string msg) {
       r.error_code = code(e);
@@ -91,17 +85,10 @@ void handle_create_topics(request_ptr ctx) {
       if (!cfg) fail(error_code::invalid_config, cfg.error().message);
       continue;
     }
-    ++*outstanding;
-    std::size_t index = resp->topics.size() - 1;
-    b.logs().create_topic_async(t.name, partitions, std::move(configs), [resp, index, finish](log::result<void> created) {
-      if (!created) {
-        resp->topics[index].error_code = code(created.error().code);
-        resp->topics[index].error_message = created.error().message;
-      }
-      finish();
-    });
+    b.logs().create_topic_async(t.name, partitions, std::move(configs),
+                                answer.part_for(&protocol::create_topics_response::topics, topics.size() - 1));
   }
-  finish();
+  answer.done();
 }
 
 }  // namespace eddy::broker::handlers
