@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "broker/broker.h"
 #include "broker/log/log_manager.h"
@@ -19,6 +20,32 @@ inline std::int16_t code(protocol::error_code e) { return std::int16_t(e); }
 // Each partition is a folder of files on this one node; a request for millions of them
 // would stall the broker for minutes, so counts above this are refused (INVALID_PARTITIONS).
 inline constexpr std::int32_t max_partitions_per_topic = 1000;
+
+// Auto-creation without holding up the event loop for the files (about a millisecond per
+// partition): each of `names` that is missing and may be auto-created (auto.create.topics
+// .enable, a valid name) is created with num.partitions on the log's admin thread (or, if
+// another request is creating it already, waited for), and `then` runs on the loop once
+// all are done. Returns whether any
+// was started; if so the caller returns at once and does its work in `then` (where
+// ensure_topic finds the topics, or answers the error of a creation that failed).
+// `then` may run before this returns (a creation refused at once).
+inline bool auto_create_then(broker& b, const std::vector<std::string>& names, std::function<void()> then) {
+  if (!b.config().auto_create_topics) return false;
+  std::set<std::string> missing, waiting;
+  for (const auto& name : names) {
+    if (b.logs().describe_topic(name) || !log::validate_topic_name(name)) continue;
+    (b.logs().being_created(name) ? waiting : missing).insert(name);
+  }
+  if (missing.empty() && waiting.empty()) return false;
+  auto left = std::make_shared<std::size_t>(missing.size() + waiting.size());
+  auto one_done = [left, then] {
+    if (--*left == 0) then();
+  };
+  for (const auto& name : waiting) b.logs().after_creation(name, one_done);
+  for (const auto& name : missing)
+    b.logs().create_topic_async(name, b.config().num_partitions, {}, [one_done](log::result<void>) { one_done(); });
+  return true;
+}
 
 // Makes sure `topic` exists, creating it with num.partitions when auto-creation is on
 // and `allow_auto_create`. Returns none, unknown_topic_or_partition or invalid_topic_exception.

@@ -1,13 +1,16 @@
 // Metadata: this broker (the only node, and the controller), and the requested topics.
 // v0: an empty list means all topics; v1+: null means all, empty means none. Missing
-// topics are auto-created when auto.create.topics.enable and the request allows it.
+// topics are auto-created when auto.create.topics.enable and the request allows it: their
+// files are made on the log's admin thread, and the answer waits for them.
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/metadata.h"
 
 namespace eddy::broker::handlers {
 
-void handle_metadata(request_ptr ctx) {
+namespace {
+
+void answer_metadata(request_ptr ctx, bool may_defer) {
   auto req = ctx->decode<protocol::metadata_request>();
   broker& b = ctx->owner();
   protocol::metadata_response resp;
@@ -23,6 +26,7 @@ void handle_metadata(request_ptr ctx) {
     for (auto& t : *req.topics) names.push_back(t.name);
   }
   bool allow_auto = ctx->version() < 4 || req.allow_auto_topic_creation;
+  if (may_defer && !all && allow_auto && auto_create_then(b, names, [ctx] { answer_metadata(ctx, false); })) return;
   for (const auto& name : names) {
     auto& t = resp.topics.emplace_back();
     t.name = name;
@@ -48,5 +52,9 @@ void handle_metadata(request_ptr ctx) {
   }
   ctx->respond(resp);
 }
+
+}  // namespace
+
+void handle_metadata(request_ptr ctx) { answer_metadata(ctx, true); }
 
 }  // namespace eddy::broker::handlers

@@ -128,11 +128,18 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
   return out;
 }
 
-}  // namespace
-
-void handle_produce(request_ptr ctx) {
+void produce(request_ptr ctx, bool may_defer) {
   auto req = ctx->decode<protocol::produce_request>(/*borrow_records=*/true);
   broker& b = ctx->owner();
+  if (may_defer) {
+    // Topics to auto-create first (nothing is appended before): the whole request runs
+    // once they exist.
+    std::vector<std::string> unknown;
+    for (const auto& t : req.topic_data)
+      if (!t.partition_data.empty() && b.logs().partition(t.name, t.partition_data.front().index) == nullptr)
+        unknown.push_back(t.name);
+    if (!unknown.empty() && auto_create_then(b, unknown, [ctx] { produce(ctx, false); })) return;
+  }
   bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
   auto resp = std::make_shared<protocol::produce_response>();
   // Partitions whose answer waits: for the write of its batch (write-behind, also for a
@@ -191,5 +198,9 @@ void handle_produce(request_ptr ctx) {
     });
   }
 }
+
+}  // namespace
+
+void handle_produce(request_ptr ctx) { produce(ctx, true); }
 
 }  // namespace eddy::broker::handlers

@@ -324,12 +324,25 @@ void log_manager::create_topic_async(std::string name, std::int32_t partitions, 
     auto made = std::make_shared<result<std::vector<std::unique_ptr<partition_log>>>>(
         make_partitions(dir, name, 0, partitions, cfg, f));
     return [this, name, configs, cfg, done, made] {
-      // Loop: register, persist, answer.
+      // Loop: register, persist, answer, then whoever waited for the name.
       creating_.erase(name);
-      if (!*made) return done(made->error());
-      done(add_topic(name, configs, cfg, std::move(**made)));
+      done(*made ? add_topic(name, configs, cfg, std::move(**made)) : result<void>(made->error()));
+      created(name);
     };
   });
+}
+
+void log_manager::after_creation(std::string_view name, std::function<void()> then) {
+  if (!creating_.count(name)) return then();
+  after_creation_[std::string(name)].push_back(std::move(then));
+}
+
+void log_manager::created(const std::string& name) {
+  auto it = after_creation_.find(name);
+  if (it == after_creation_.end()) return;
+  auto waiting = std::move(it->second);
+  after_creation_.erase(it);
+  for (auto& f : waiting) f();
 }
 
 result<void> log_manager::delete_topic(std::string_view name) {
@@ -427,8 +440,8 @@ void log_manager::add_partitions_async(std::string name, std::int32_t new_total,
         make_partitions(dir, name, first, new_total, cfg, f));
     return [this, name, done, made] {
       creating_.erase(name);
-      if (!*made) return done(made->error());
-      done(add_made_partitions(name, std::move(**made)));
+      done(*made ? add_made_partitions(name, std::move(**made)) : result<void>(made->error()));
+      created(name);
     };
   });
 }

@@ -89,6 +89,10 @@ class log_manager {
   void create_topic_async(std::string name, std::int32_t partitions, string_map configs,
                           std::function<void(result<void>)> done);
   bool being_created(std::string_view name) const { return creating_.count(name) != 0; }
+  // Runs `then` on the event loop once the file work in flight for `name` (a creation, or
+  // new partitions) completed, successfully or not; at once when there is none. Dropped
+  // if the manager closes first.
+  void after_creation(std::string_view name, std::function<void()> then);
   // Errors: unknown_topic_or_partition, kafka_storage_error. Data is removed from disk.
   result<void> delete_topic(std::string_view name);
   // Grows the topic to `new_total` partitions. Errors: unknown_topic_or_partition,
@@ -180,6 +184,9 @@ class log_manager {
   // Topics whose files the admin thread is creating (a new topic, or a growing one's new
   // partitions).
   std::set<std::string, std::less<>> creating_;
+  std::map<std::string, std::vector<std::function<void()>>, std::less<>> after_creation_;
+  // Runs what waited for `name` (after_creation); creating_ no longer holds it.
+  void created(const std::string& name);
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions

@@ -194,6 +194,46 @@ TEST_F(produce_fetch_test, list_offsets_earliest_latest_and_by_time) {
 namespace eddy::broker {
 namespace {
 
+// Auto-creation makes the files on the admin thread; the first Metadata or Produce for a
+// new topic still gets its answer with the topic there (the answer waits for it).
+TEST(auto_create_test, first_requests_for_a_new_topic_find_it_created) {
+  embedded_broker b(embedded_broker_options{{}, "127.0.0.1:0", {{"num.partitions", "24"}}});
+  test::raw_client c(port_of(b));
+  protocol::metadata_request m;
+  m.topics = std::vector<protocol::metadata_request::metadata_request_topic>{{"fresh"}, {"fresh"}, {"bad/name"}};
+  m.allow_auto_topic_creation = true;
+  auto md = c.call<protocol::metadata_response>(m, 8);
+  ASSERT_TRUE(md);
+  ASSERT_EQ(md->topics.size(), 3u);
+  EXPECT_EQ(md->topics[0].error_code, 0);
+  EXPECT_EQ(md->topics[0].partitions.size(), 24u);
+  EXPECT_EQ(md->topics[1].partitions.size(), 24u);
+  EXPECT_EQ(md->topics[2].error_code, std::int16_t(error_code::invalid_topic_exception));
+  // Produce to a topic nobody asked about: created, then appended, in one round trip;
+  // the other topic of the same request waits for it and is appended too.
+  protocol::produce_request p = produce_of("made-by-produce", 23, make_batch(3, "v"));
+  auto& t2 = p.topic_data.emplace_back();
+  t2.name = "fresh";
+  t2.partition_data.push_back({5, make_batch(2, "w")});
+  auto r = c.call<protocol::produce_response>(p, 7);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->responses.size(), 2u);
+  EXPECT_EQ(r->responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(r->responses[0].partition_responses[0].base_offset, 0);
+  EXPECT_EQ(r->responses[1].partition_responses[0].error_code, 0);
+  EXPECT_EQ(r->responses[1].partition_responses[0].base_offset, 0);
+  auto f = c.call<protocol::fetch_response>(fetch_of("made-by-produce", 0), 11);
+  ASSERT_TRUE(f);
+  // fetch_of reads partition 0, which is there and empty.
+  EXPECT_EQ(f->responses[0].partitions[0].error_code, 0);
+  EXPECT_EQ(f->responses[0].partitions[0].high_watermark, 0);
+  // acks=0 to another new topic: no answer, but the record is written.
+  ASSERT_TRUE(c.send(produce_of("quiet", 0, make_batch(1, "q"), 0), 7, 999));
+  auto again = c.call<protocol::produce_response>(produce_of("quiet", 0, make_batch(1, "q")), 7);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->responses[0].partition_responses[0].base_offset, 1);
+}
+
 TEST(admin_limits_test, absurd_partition_counts_are_refused_quickly) {
   embedded_broker b;
   auto s = b.bootstrap_servers();

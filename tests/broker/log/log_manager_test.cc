@@ -72,6 +72,16 @@ TEST(log_manager, creates_topics_in_the_background) {
     EXPECT_EQ(lm->partition("wide", 0), nullptr);
     EXPECT_TRUE(lm->being_created("wide"));
     EXPECT_EQ(lm->create_topic("wide", 1, {}).error().code, error_code::leader_not_available);
+    // Waiting for the creation: runs after it, with the topic registered.
+    bool waited = false;
+    lm->after_creation("wide", [&] {
+      waited = true;
+      EXPECT_NE(lm->partition("wide", 39), nullptr);
+    });
+    bool at_once = false;
+    lm->after_creation("other", [&] { at_once = true; });
+    EXPECT_TRUE(at_once);
+    EXPECT_FALSE(waited);
     // Checks answer at once, without the admin thread.
     std::optional<result<void>> bad;
     lm->create_topic_async("bad/name", 1, {}, [&](result<void> r) { bad = std::move(r); });
@@ -80,6 +90,7 @@ TEST(log_manager, creates_topics_in_the_background) {
     ASSERT_TRUE(loop.run_one());
     ASSERT_TRUE(got.has_value());
     ASSERT_TRUE(got->ok()) << got->error().message;
+    EXPECT_TRUE(waited);
     EXPECT_FALSE(lm->being_created("wide"));
     ASSERT_NE(lm->partition("wide", 39), nullptr);
     EXPECT_EQ(lm->partition("wide", 39)->config().retention_ms, 5000);
