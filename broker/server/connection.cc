@@ -28,7 +28,10 @@ int apply_tcp_congestion(int fd, const std::string& setting, const asio::ip::add
   std::string name = setting;
   if (setting == "default") return 0;
   if (setting == "auto") {
-    if (!peer.is_loopback()) return 0;
+    bool loopback = peer.is_loopback() ||
+                    (peer.is_v6() && peer.to_v6().is_v4_mapped() &&
+                     boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, peer.to_v6()).is_loopback());
+    if (!loopback) return 0;
     name = "reno";  // always available and always allowed
   }
   if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), socklen_t(name.size())) != 0) return errno;

@@ -288,6 +288,15 @@ TEST(connection_test, tcp_congestion_follows_the_setting) {
     EXPECT_EQ(congestion_of(s), "reno");
   }
   {
+    // A v4 client of a dual-stack listener shows as ::ffff:127.0.0.1.
+    auto [c, s] = fresh();
+    std::string system_default = congestion_of(s);
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "auto", boost::asio::ip::make_address("::ffff:192.0.2.7")), 0);
+    EXPECT_EQ(congestion_of(s), system_default);
+    EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "auto", boost::asio::ip::make_address("::ffff:127.0.0.1")), 0);
+    EXPECT_EQ(congestion_of(s), "reno");
+  }
+  {
     auto [c, s] = fresh();
     EXPECT_EQ(apply_tcp_congestion(s.native_handle(), "reno", remote), 0);
     EXPECT_EQ(congestion_of(s), "reno");
