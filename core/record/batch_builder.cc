@@ -2,6 +2,7 @@
 // length and CRC patches (CRC last, since it covers everything from attributes on).
 #include "core/record/batch_builder.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/record/compression.h"
@@ -34,7 +35,10 @@ void encode_record(std::vector<std::uint8_t>& out, std::int32_t offset_delta, st
   std::size_t body = 1 + varint::varlong_size(timestamp_delta) + varint::varint_size(offset_delta) +
                      bytes_size(key) + bytes_size(value) + varint::varint_size(std::int32_t(headers.size()));
   for (const record_header& h : headers) body += bytes_size(h.key) + bytes_size(h.value);
-  out.reserve(out.size() + body + varint::max_varint_bytes);
+  // Grow geometrically: reserving the exact size on every record reallocates (and copies
+  // everything before it) each time, quadratic in the batch's size.
+  std::size_t need = out.size() + body + varint::max_varint_bytes;
+  if (need > out.capacity()) out.reserve(std::max(need, out.capacity() * 2));
   varint::append_varint(out, std::int32_t(body));
   out.push_back(0);  // attributes: unused
   varint::append_varlong(out, timestamp_delta);

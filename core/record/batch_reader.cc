@@ -108,17 +108,18 @@ result<batch_reader> batch_reader::open(byte_span batch, const read_options& opt
   std::int64_t base_ts = h.base_timestamp();
   std::int64_t max_ts = -1;
   std::int64_t prev_delta = -1;
-  record rec;
   for (std::int32_t i = 0; i < count; ++i) {
     if (p == r.records_end_) return fail(error_code::invalid_record, "fewer records than record_count");
-    if (status s = decode_record(p, r.records_end_, rec); !s) return s;
+    std::int32_t offset_delta;
+    std::int64_t timestamp_delta;
+    if (status s = check_record(p, r.records_end_, offset_delta, timestamp_delta); !s) return s;
     if (options.produced) {
-      if (rec.offset_delta != i) return fail(error_code::invalid_record, "offset deltas are not 0..n-1");
-    } else if (rec.offset_delta <= prev_delta || rec.offset_delta > last_delta) {
+      if (offset_delta != i) return fail(error_code::invalid_record, "offset deltas are not 0..n-1");
+    } else if (offset_delta <= prev_delta || offset_delta > last_delta) {
       return fail(error_code::invalid_record, "offset deltas not increasing within last offset delta");
     }
-    prev_delta = rec.offset_delta;
-    std::int64_t ts = add_wrapping(base_ts, rec.timestamp_delta);
+    prev_delta = offset_delta;
+    std::int64_t ts = add_wrapping(base_ts, timestamp_delta);
     if (ts > max_ts) max_ts = ts;
   }
   if (p != r.records_end_) return fail(error_code::invalid_record, "bytes left after record_count records");

@@ -47,13 +47,35 @@ inline bool read_unsigned(const std::uint8_t*& p, const std::uint8_t* end, std::
   return false;  // continuation bit set on the last allowed byte
 }
 
-inline bool read_uvarint(const std::uint8_t*& p, const std::uint8_t* end, std::uint32_t& out) {
-  // Fast path: single byte.
-  if (p != end && *p < 0x80) {
-    out = *p++;
+// Encodings of one to three bytes (values below 2^21, which cannot overflow either type)
+// without the general loop: lengths, deltas and sizes in records are nearly all this short.
+// True when one was read.
+inline bool read_short_unsigned(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t& out) {
+  std::ptrdiff_t left = end - p;
+  if (left >= 1 && p[0] < 0x80) {
+    out = p[0];
+    p += 1;
     return true;
   }
+  if (left >= 2 && p[1] < 0x80) {
+    out = std::uint64_t(p[0] & 0x7f) | (std::uint64_t(p[1]) << 7);
+    p += 2;
+    return true;
+  }
+  if (left >= 3 && p[1] >= 0x80 && p[2] < 0x80) {
+    out = std::uint64_t(p[0] & 0x7f) | (std::uint64_t(p[1] & 0x7f) << 7) | (std::uint64_t(p[2]) << 14);
+    p += 3;
+    return true;
+  }
+  return false;
+}
+
+inline bool read_uvarint(const std::uint8_t*& p, const std::uint8_t* end, std::uint32_t& out) {
   std::uint64_t v;
+  if (read_short_unsigned(p, end, v)) {
+    out = std::uint32_t(v);
+    return true;
+  }
   if (!read_unsigned(p, end, v, max_varint_bytes, 32)) return false;
   out = std::uint32_t(v);
   return true;
@@ -67,11 +89,11 @@ inline bool read_varint(const std::uint8_t*& p, const std::uint8_t* end, std::in
 }
 
 inline bool read_varlong(const std::uint8_t*& p, const std::uint8_t* end, std::int64_t& out) {
-  if (p != end && *p < 0x80) {
-    out = unzigzag64(*p++);
+  std::uint64_t u;
+  if (read_short_unsigned(p, end, u)) {
+    out = unzigzag64(u);
     return true;
   }
-  std::uint64_t u;
   if (!read_unsigned(p, end, u, max_varlong_bytes, 64)) return false;
   out = unzigzag64(u);
   return true;
