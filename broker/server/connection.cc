@@ -70,36 +70,57 @@ void connection::read_size() {
 
 // Reads the frame in chunks, growing the buffer only as bytes arrive: a client that
 // announces a huge frame and sends nothing costs us nothing. Once the first 64 KiB have
-// arrived, a frame of up to 2 MiB (a full default-sized produce request) gets its whole
+// arrived (or wait in the socket when the size has been read), a frame of up to 2 MiB (a full default-sized produce request) gets its whole
 // buffer at once (placed per placement_, see frame_placement) instead of being regrown and
 // copied at every doubling.
+//
+// Each step is one receive of all that the chunk misses (asio's async_read would ask for
+// 64 KiB at a time and poll epoll between them), and for a large chunk the socket's low
+// water mark is that many bytes, so the kernel wakes the loop once the chunk is there
+// instead of at every segment. The mark never exceeds what the frame still misses: a
+// client sends nothing more until it has its answer.
 void connection::read_body(std::uint32_t size) {
   static constexpr std::size_t first_chunk = 64 * 1024;
   static constexpr std::size_t reserve_whole_up_to = 2 * 1024 * 1024;
   auto buf = std::make_shared<frame_buffer>();
   auto shift = std::make_shared<std::size_t>(0);  // padding before the frame in *buf
-  buf->reserve(std::min<std::size_t>(size, first_chunk));
+  boost::system::error_code ec;
+  if (size > first_chunk && size <= reserve_whole_up_to && socket_.available(ec) >= first_chunk && !ec)
+    place_frame(*buf, *shift, size);  // the first 64 KiB are here already: no need to copy them over later
+  else
+    buf->reserve(std::min<std::size_t>(size, first_chunk));
   auto self = shared_from_this();
   auto step = std::make_shared<std::function<void()>>();
   *step = [self, buf, shift, size, step]() {
     std::size_t have = buf->size() - *shift;
     if (have >= first_chunk && size <= reserve_whole_up_to && buf->capacity() < *shift + size)
       self->place_frame(*buf, *shift, size);
-    std::size_t chunk = std::min<std::size_t>(size - have, std::max<std::size_t>(first_chunk, have));
+    std::size_t chunk = buf->capacity() >= *shift + size
+                            ? size - have
+                            : std::min<std::size_t>(size - have, std::max<std::size_t>(first_chunk, have));
+    self->set_receive_low_water(chunk);
     buf->resize(*shift + have + chunk, boost::container::default_init);
-    asio::async_read(self->socket_, asio::buffer(buf->data() + *shift + have, chunk),
-                     [self, buf, shift, size, step, have](boost::system::error_code ec, std::size_t n) {
-                       if (ec) {
-                         *step = nullptr;
-                         return self->fail(nullptr);
-                       }
-                       buf->resize(*shift + have + n);
-                       if (buf->size() - *shift < size) return (*step)();
-                       *step = nullptr;  // break the self-reference
-                       self->dispatch(std::move(*buf), *shift);
-                     });
+    self->socket_.async_read_some(
+        asio::buffer(buf->data() + *shift + have, chunk),
+        [self, buf, shift, size, step, have](boost::system::error_code ec, std::size_t n) {
+          if (ec) {
+            *step = nullptr;
+            return self->fail(nullptr);
+          }
+          buf->resize(*shift + have + n);
+          if (buf->size() - *shift < size) return (*step)();
+          *step = nullptr;  // break the self-reference
+          self->set_receive_low_water(1);
+          self->dispatch(std::move(*buf), *shift);
+        });
   };
   (*step)();
+}
+
+void connection::set_receive_low_water(std::size_t bytes) {
+  int want = bytes >= low_water_min ? int(std::min<std::size_t>(bytes, low_water_max)) : 1;
+  if (want == receive_low_water_) return;
+  if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want) == 0) receive_low_water_ = want;
 }
 
 void connection::place_frame(frame_buffer& buf, std::size_t& shift, std::size_t size) {
@@ -113,7 +134,7 @@ void connection::place_frame(frame_buffer& buf, std::size_t& shift, std::size_t 
   }
   std::size_t have = buf.size() - shift;
   whole.resize(s + have, boost::container::default_init);
-  std::memcpy(whole.data() + s, buf.data() + shift, have);
+  if (have != 0) std::memcpy(whole.data() + s, buf.data() + shift, have);
   buf = std::move(whole);
   shift = s;
 }

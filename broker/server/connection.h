@@ -42,6 +42,8 @@ class connection : public std::enable_shared_from_this<connection> {
     bool ready = false;
   };
   static constexpr std::size_t max_in_flight = 128;
+  static constexpr std::size_t low_water_min = 128 * 1024;
+  static constexpr std::size_t low_water_max = 4 * 1024 * 1024;
 
   void read_size();
   void read_body(std::uint32_t size);
@@ -49,6 +51,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Moves the first bytes of a frame into a buffer for the whole frame, placed as
   // placement_ says; `shift` becomes the padding before the frame.
   void place_frame(frame_buffer& buf, std::size_t& shift, std::size_t size);
+  // Asks the kernel to wake the loop only once `bytes` can be read (SO_RCVLOWAT), for
+  // reads of at least low_water_min bytes (capped at low_water_max); 1 otherwise.
+  void set_receive_low_water(std::size_t bytes);
   void on_response(std::shared_ptr<slot> s, response_frame&& frame);
   void flush();
   void fail(const char* why);
@@ -65,6 +70,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;
   bool reading_ = false;
   bool closed_ = false;
+  int receive_low_water_ = 1;
   std::shared_ptr<frame_placement> placement_ = std::make_shared<frame_placement>();
 };
 

@@ -258,6 +258,55 @@ TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole
   EXPECT_EQ(next, expected_records);
 }
 
+// The broker asks the kernel to wake it only once a large chunk of a frame is there
+// (SO_RCVLOWAT). On a connection whose receive window has grown (many megabytes sent
+// fast), the window no longer forces an early wake-up, so a mark above what the frame
+// still misses would wait forever: here part of each frame arrives, then after a pause the
+// rest, and nothing more until the answer.
+TEST(connection_test, large_frames_split_in_two_on_a_wide_window_are_answered) {
+  embedded_broker b{embedded_broker_options{{}, "127.0.0.1:0", {{"message.max.bytes", "8388608"}}}};
+  test::raw_client c(port_of(b));
+  protocol::create_topics_request ct;
+  ct.topics.push_back({"wide", 1, 1, {}, {}});
+  ct.timeout_ms = 1000;
+  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+  std::int32_t corr = 100;
+  std::int64_t expected_base = 0;
+  auto expect_answer = [&](std::int32_t want_corr, int records, const char* what) {
+    auto resp = c.read_frame(5000);
+    ASSERT_TRUE(resp) << what << ": request " << want_corr << " was not answered";
+    protocol::reader r(resp->data(), resp->size());
+    EXPECT_EQ(r.read_int32(), want_corr);
+    protocol::produce_response pr;
+    pr.decode(r, 7);
+    ASSERT_EQ(pr.responses.size(), 1u);
+    EXPECT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
+    EXPECT_EQ(pr.responses[0].partition_responses[0].base_offset, expected_base);
+    expected_base += records;
+  };
+  // Widen the window: 40 frames of about 1 MB, 4 in flight at a time.
+  bytes frame = protocol::encode_request_frame(protocol::request_header{0, 7, 0, std::string("wide")},
+                                               big_produce("wide", 950, 1000, 'w'));
+  auto with_corr = [&](std::int32_t id) {
+    bytes f = frame;
+    for (int i = 0; i < 4; ++i) f[8 + std::size_t(i)] = std::uint8_t(std::uint32_t(id) >> (24 - 8 * i));
+    return f;
+  };
+  std::int32_t answered = corr;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(c.send_bytes(with_corr(corr++)));
+    if (corr - answered >= 4) expect_answer(answered++, 950, "warm-up");
+  }
+  while (answered < corr) expect_answer(answered++, 950, "warm-up");
+  for (std::size_t first : {std::size_t(100000), std::size_t(300000), std::size_t(700000)}) {
+    bytes f = with_corr(corr);
+    ASSERT_TRUE(c.send_bytes(bytes(f.begin(), f.begin() + std::ptrdiff_t(first))));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_TRUE(c.send_bytes(bytes(f.begin() + std::ptrdiff_t(first), f.end())));
+    expect_answer(corr++, 950, "split frame");
+  }
+}
+
 // socket.tcp.congestion: auto gives loopback clients reno (no pacing timers), leaves
 // others alone; a name is applied to all; default touches nothing.
 TEST(connection_test, tcp_congestion_follows_the_setting) {
