@@ -10,7 +10,9 @@
 // where the log has them (its tail cache holds the producers' requests; a disk read has
 // its own buffer), written to the socket from there (request_context::respond_sharing).
 // Reads that go to disk run on the log's reader thread (partition_log::plan_read, then
-// read_planned there); the response is completed and sent back on the event loop.
+// read_planned there); the response is completed and sent back on the event loop. After
+// such a read the reader thread reads ahead what follows (log::read_ahead), which the
+// consumer's next fetch then takes instead of waiting for the device.
 //
 // Fetch sessions (v7+) are not kept: every response has session_id 0, which clients treat
 // as "sessionless".
@@ -160,6 +162,7 @@ void answer(broker& b, const request_ptr& ctx, const std::shared_ptr<fetch_state
     for (const auto& pr : job->pending) results->push_back(log::partition_log::read_planned(pr.plan, true));
     return [&b, ctx, state, job, results] {
       bool read_committed = state->req.isolation_level == 1;
+      std::vector<std::function<void()>> read_aheads;
       for (std::size_t i = 0; i < job->pending.size(); ++i) {
         const pending_read& p = job->pending[i];
         auto& tr = job->resp.responses[p.topic_index];
@@ -186,9 +189,17 @@ void answer(broker& b, const request_ptr& ctx, const std::shared_ptr<fetch_state
             continue;
           }
         }
+        if (auto ahead = log::partition_log::read_ahead_after(p.plan, *r)) read_aheads.push_back(std::move(ahead));
         fill(part, std::move(*r), pl, p.plan.offset, read_committed, *job);
       }
       ctx->respond_sharing(job->resp, std::move(job->owners));
+      // The consumer's next fetch will most likely want what follows: read it now, while
+      // this response travels and the consumer turns around (see log::read_ahead).
+      for (auto& ahead : read_aheads)
+        b.logs().reader()->submit([ahead = std::move(ahead)]() -> std::function<void()> {
+          ahead();
+          return [] {};
+        });
     };
   });
 }

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include "broker/log/partition_log.h"
 
 #include <algorithm>
@@ -560,6 +561,7 @@ result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_byte
       if (mode.direct) {
         plan.needs_disk = true;
         plan.lookup = true;
+        plan.ahead = ahead_;
         plan.seg = it->second;
         plan.position = from;
         plan.scan_end = end;
@@ -616,11 +618,87 @@ std::optional<std::size_t> find_in_buffer(std::span<const std::uint8_t> buf, std
 
 }  // namespace
 
+namespace {
+std::atomic<std::size_t> read_ahead_held{0};
+}  // namespace
+
+read_ahead::~read_ahead() {
+  std::lock_guard lk(mu_);
+  clear_locked();
+}
+
+void read_ahead::clear_locked() {
+  read_ahead_held -= data_.bytes.size();
+  seg_.reset();
+  data_ = {};
+}
+
+std::size_t read_ahead::held_bytes() { return read_ahead_held.load(); }
+
+void read_ahead::fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len) {
+  {
+    std::lock_guard lk(mu_);
+    clear_locked();
+    if (read_ahead_held.load() + len > budget_bytes) return;
+    read_ahead_held += len;  // reserved while reading
+  }
+  auto r = seg->read_shared(pos, len, seg->mode_for(pos, len));
+  std::lock_guard lk(mu_);
+  read_ahead_held -= len;
+  if (!r || r->bytes.size() < record::batch_header_size) return;
+  clear_locked();
+  seg_ = seg;
+  pos_ = pos;
+  data_ = std::move(*r);
+  read_ahead_held += data_.bytes.size();
+}
+
+std::optional<std::pair<std::uint64_t, shared_bytes>> read_ahead::take(const std::shared_ptr<const segment>& seg,
+                                                                       std::int64_t offset) {
+  std::lock_guard lk(mu_);
+  if (seg_ != seg || data_.bytes.size() < record::batch_header_size) return std::nullopt;
+  record::batch_header_view h{data_.bytes.data()};
+  if (h.base_offset() > offset || h.last_offset() < offset) return std::nullopt;
+  std::pair<std::uint64_t, shared_bytes> out{pos_, std::move(data_)};
+  read_ahead_held -= out.second.bytes.size();
+  data_ = {};
+  seg_.reset();
+  return out;
+}
+
+std::function<void()> partition_log::read_ahead_after(const read_plan& plan, const read_result& r) {
+  if (!r.from_device || !plan.seg || !plan.ahead) return {};
+  std::uint64_t end = plan.seg->readable_size();
+  std::uint64_t from = r.end_position;
+  if (from >= end) return {};
+  std::size_t len = std::size_t(std::min<std::uint64_t>(end - from, std::uint64_t(std::max(plan.max_bytes, 0))));
+  if (len < direct_min_bytes || !plan.seg->mode_for(from, len).direct) return {};
+  return [a = plan.ahead, seg = plan.seg, from, len] { a->fill(seg, from, len); };
+}
+
 result<read_result> partition_log::read_planned(const read_plan& plan, bool share) {
   if (!plan.needs_disk) return plan.ready;
   std::int64_t first_offset = plan.first_offset;
   shared_bytes got;
-  if (!plan.lookup) {
+  std::uint64_t got_position = plan.position;  // where in the segment got.bytes start
+  std::optional<std::pair<std::uint64_t, shared_bytes>> ahead;
+  if (plan.lookup && plan.ahead) ahead = plan.ahead->take(plan.seg, plan.offset);
+  if (ahead && record::batch_header_view{ahead->second.bytes.data()}.total_size() >
+                   std::int64_t(ahead->second.bytes.size()))
+    ahead.reset();  // its first batch is cut: read it from the device
+  if (ahead) {
+    // Read ahead after the consumer's last fetch: its first batch holds the offset.
+    record::batch_header_view h{ahead->second.bytes.data()};
+    first_offset = h.base_offset();
+    if (first_offset >= plan.upper_bound) return read_result{};
+    std::uint64_t length = std::min<std::uint64_t>(
+        std::max<std::uint64_t>(std::uint64_t(std::max<std::int64_t>(h.total_size(), 0)),
+                                std::uint64_t(std::max(0, plan.max_bytes))),
+        plan.scan_end > ahead->first ? plan.scan_end - ahead->first : 0);
+    got = std::move(ahead->second);
+    got.bytes = got.bytes.first(std::size_t(std::min<std::uint64_t>(length, got.bytes.size())));
+    got_position = ahead->first;
+  } else if (!plan.lookup) {
     auto r = plan.seg->read_shared(plan.position, plan.length, plan.mode);
     if (!r) return r.error();
     got = std::move(*r);
@@ -670,6 +748,7 @@ result<read_result> partition_log::read_planned(const read_plan& plan, bool shar
       if (!again) return again.error();
       got = std::move(*again);
     }
+    got_position = first_pos;
   }
   std::span<const std::uint8_t> buf = got.bytes;
   std::size_t keep = 0;
@@ -687,6 +766,8 @@ result<read_result> partition_log::read_planned(const read_plan& plan, bool shar
   read_result out;
   out.first_offset = first_offset;
   out.next_offset = next;
+  out.from_device = plan.mode.direct;
+  out.end_position = got_position + keep;
   if (share) {
     out.pieces.push_back(buf.first(keep));
     out.owners.push_back(std::move(got.owner));

@@ -102,6 +102,43 @@ struct read_result {
   // A planned read with a deferred lookup found no batch at or after the offset in its
   // segment (a compaction gap at the segment's end): plan it again without deferring.
   bool not_in_segment = false;
+  // A read that went to the device: where in its segment the returned batches end (what
+  // a consumer reading on asks for next; see read_ahead). 0 otherwise.
+  std::uint64_t end_position = 0;
+  bool from_device = false;
+};
+
+// Read-ahead for consumers reading the segments in order. O_DIRECT reads get no help from
+// the kernel's readahead, so without this each fetch of a consumer catching up waits for
+// the device (about a millisecond per megabyte here) while the device idles between
+// fetches. After such a fetch the broker reads the next stretch of the segment into the
+// partition's read_ahead on the reader thread (partition_log::read_ahead_after); a later
+// planned read that starts at a batch inside it takes the bytes from there instead of
+// from the device (read_planned). One stretch per partition; all partitions together hold
+// at most read_ahead::budget_bytes (beyond it no read-ahead starts).
+//
+// Thread-safety: the reader thread fills and takes; a mutex guards the slot.
+class read_ahead {
+ public:
+  static constexpr std::size_t budget_bytes = 64u << 20;
+  ~read_ahead();
+  // Reader thread: reads [pos, pos + len) of `seg` (O_DIRECT) into the slot, replacing
+  // what it held. Nothing happens when the budget is spent or the read fails (the next
+  // fetch reads the device itself).
+  void fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len);
+  // Reader thread: when the slot holds bytes of `seg` whose first batch holds `offset`,
+  // their position in the segment and the bytes, leaving the slot empty; else nullopt.
+  std::optional<std::pair<std::uint64_t, shared_bytes>> take(const std::shared_ptr<const segment>& seg,
+                                                             std::int64_t offset);
+  // Bytes held by every slot together (tests).
+  static std::size_t held_bytes();
+
+ private:
+  void clear_locked();
+  std::mutex mu_;
+  std::shared_ptr<const segment> seg_;
+  std::uint64_t pos_ = 0;
+  shared_bytes data_;
 };
 
 // A read in two steps, so that its disk part can run on another thread (see
@@ -125,6 +162,7 @@ struct read_plan {
   std::uint64_t scan_end = 0;  // the segment's readable size when planned
   std::int32_t max_bytes = 0;
   std::string name;  // "<topic>-<partition>", for errors
+  std::shared_ptr<read_ahead> ahead;  // the partition's, for a deferred lookup
 };
 
 struct timestamp_lookup {
@@ -233,6 +271,11 @@ class partition_log {
   result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                               bool share = false, bool defer_lookup = false) const;
   static result<read_result> read_planned(const read_plan& plan, bool share = false);
+  // After a planned read `r` of `plan` that went to the device: a task for the reader
+  // thread that reads ahead the stretch of the segment after what `r` returned (as much
+  // as the plan asked for), or nothing when the segment has no more written bytes. Call
+  // on the loop.
+  static std::function<void()> read_ahead_after(const read_plan& plan, const read_result& r);
   // read() for the broker's own lookups (ListOffsets by timestamp): the same bytes, but it
   // does not count as a consumer, so it does not turn the tail cache on.
   result<read_result> look_up(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const;
@@ -385,6 +428,7 @@ class partition_log {
   std::string offline_;
   std::multimap<std::int64_t, std::function<void(protocol::error_code)>> write_waiters_;
   std::unique_ptr<tail_cache> cache_;  // null: no tail cache
+  std::shared_ptr<read_ahead> ahead_ = std::make_shared<read_ahead>();
   // Appends are cached only while the partition is read: within tail_reader_window_ms of a
   // read seen by an append (read() counts, append() notes the time of a change).
   static constexpr std::int64_t tail_reader_window_ms = 30000;

@@ -143,5 +143,76 @@ TEST(background_worker, a_deferred_lookup_past_its_segment_says_so) {
   EXPECT_TRUE(r->pieces.empty());
 }
 
+// Read-ahead (what fetch does after a read that went to the device): the stretch after
+// what a read returned is read into the partition's read_ahead; a consumer's next planned
+// read, at the offset after, takes its bytes from there (the same bytes as read()), and so
+// on to the end of the segment; a read elsewhere does not take them.
+TEST(read_ahead, a_consumer_reading_on_takes_what_was_read_ahead) {
+  temp_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 16 << 20;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = **created;
+  for (int i = 0; i < 24; ++i) {
+    auto b = make_batch(3, 1000, std::string(70000, char('a' + i % 26)));
+    ASSERT_TRUE(log.append(b, 1000).ok());
+  }
+  ASSERT_EQ(log.segment_count(), 1u);
+  const std::int32_t max_bytes = 300000;
+  auto flat = [](const read_result& r) {
+    std::vector<std::uint8_t> out;
+    for (auto p : r.pieces) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  std::int64_t offset = 0;
+  int reads = 0, taken = 0;
+  std::size_t held_before = read_ahead::held_bytes();
+  while (offset < log.high_watermark()) {
+    auto plan = log.plan_read(offset, max_bytes, log.high_watermark(), true, true);
+    ASSERT_TRUE(plan.ok());
+    ASSERT_TRUE(plan->needs_disk && plan->lookup && plan->ahead) << "a large read goes around the page cache";
+    bool was_ahead = read_ahead::held_bytes() > held_before;
+    auto r = partition_log::read_planned(*plan, true);
+    ASSERT_TRUE(r.ok());
+    ASSERT_FALSE(r->pieces.empty());
+    if (was_ahead) {
+      EXPECT_EQ(read_ahead::held_bytes(), held_before) << "taken, not copied";
+      ++taken;
+    }
+    auto direct = log.read(offset, max_bytes, log.high_watermark());
+    ASSERT_TRUE(direct.ok());
+    EXPECT_EQ(flat(*r), direct->records) << "at offset " << offset;
+    EXPECT_EQ(r->first_offset, direct->first_offset);
+    EXPECT_EQ(r->next_offset, direct->next_offset);
+    EXPECT_TRUE(r->from_device);
+    if (auto task = partition_log::read_ahead_after(*plan, *r)) task();
+    offset = r->next_offset;
+    ++reads;
+  }
+  EXPECT_EQ(offset, 72);
+  EXPECT_GE(reads, 5);
+  EXPECT_EQ(taken, reads - 1) << "every read after the first came from the read-ahead";
+  EXPECT_EQ(read_ahead::held_bytes(), held_before) << "nothing is read ahead past the written end";
+
+  // A read of another offset leaves the read-ahead where it is, and reads the device.
+  auto first = log.plan_read(0, max_bytes, log.high_watermark(), true, true);
+  ASSERT_TRUE(first.ok());
+  auto r0 = partition_log::read_planned(*first, true);
+  ASSERT_TRUE(r0.ok());
+  auto task = partition_log::read_ahead_after(*first, *r0);
+  ASSERT_TRUE(task);
+  task();
+  EXPECT_GT(read_ahead::held_bytes(), held_before);
+  auto elsewhere = log.plan_read(r0->next_offset + 30, max_bytes, log.high_watermark(), true, true);
+  ASSERT_TRUE(elsewhere.ok());
+  auto r1 = partition_log::read_planned(*elsewhere, true);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_GT(read_ahead::held_bytes(), held_before) << "not taken by a read elsewhere";
+  auto direct = log.read(r0->next_offset + 30, max_bytes, log.high_watermark());
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(flat(*r1), direct->records);
+}
+
 }  // namespace
 }  // namespace eddy::broker::log
