@@ -166,6 +166,21 @@ protocol::produce_request big_produce(const std::string& topic, int records, std
   return p;
 }
 
+// Reads the answer to a Produce v7 request of one partition: the correlation id, no error
+// and the base offset.
+void expect_produced(test::raw_client& c, std::int32_t corr, std::int64_t base, const std::string& what,
+                     int timeout_ms) {
+  auto resp = c.read_frame(timeout_ms);
+  ASSERT_TRUE(resp) << what << ": request " << corr << " was not answered";
+  protocol::reader r(resp->data(), resp->size());
+  EXPECT_EQ(r.read_int32(), corr);
+  protocol::produce_response pr;
+  pr.decode(r, 7);
+  ASSERT_EQ(pr.responses.size(), 1u);
+  EXPECT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(pr.responses[0].partition_responses[0].base_offset, base);
+}
+
 // Frames of 0.9 MB (one whole buffer) and 3 MB (grown as it arrives) sent in pieces of
 // random sizes with pauses, the last byte alone after a pause, and a small request right
 // behind in the same write: each is answered, and every record reads back.
@@ -215,15 +230,7 @@ TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole
       ASSERT_TRUE(c.send_bytes(behind));  // a small frame alone: read at once, whatever came before
     }
 
-    auto resp = c.read_frame(10000);
-    ASSERT_TRUE(resp) << records;
-    protocol::reader r(resp->data(), resp->size());
-    EXPECT_EQ(r.read_int32(), corr);
-    protocol::produce_response pr;
-    pr.decode(r, 7);
-    ASSERT_EQ(pr.responses.size(), 1u);
-    EXPECT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
-    EXPECT_EQ(pr.responses[0].partition_responses[0].base_offset, expected_records);
+    expect_produced(c, corr, expected_records, "frame of " + std::to_string(records) + " records", 10000);
     expected_records += records;
     auto small = c.read_frame(5000);
     ASSERT_TRUE(small) << "the request behind the large frame was not answered";
@@ -273,15 +280,7 @@ TEST(connection_test, large_frames_split_in_two_on_a_wide_window_are_answered) {
   std::int32_t corr = 100;
   std::int64_t expected_base = 0;
   auto expect_answer = [&](std::int32_t want_corr, int records, const char* what) {
-    auto resp = c.read_frame(5000);
-    ASSERT_TRUE(resp) << what << ": request " << want_corr << " was not answered";
-    protocol::reader r(resp->data(), resp->size());
-    EXPECT_EQ(r.read_int32(), want_corr);
-    protocol::produce_response pr;
-    pr.decode(r, 7);
-    ASSERT_EQ(pr.responses.size(), 1u);
-    EXPECT_EQ(pr.responses[0].partition_responses[0].error_code, 0);
-    EXPECT_EQ(pr.responses[0].partition_responses[0].base_offset, expected_base);
+    expect_produced(c, want_corr, expected_base, what, 5000);
     expected_base += records;
   };
   // Widen the window: 40 frames of about 1 MB, 4 in flight at a time.
