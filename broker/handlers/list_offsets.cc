@@ -1,10 +1,14 @@
 // ListOffsets: -2 = earliest (log start offset), -1 = latest (high watermark, or the last
 // stable offset for read_committed), otherwise the first offset whose record timestamp is
-// >= the given one (found by the time index, then refined within the batch).
+// >= the given one. A lookup by timestamp walks batch headers from the time index's entry
+// and reads the batch it finds: planned on the event loop, done on the log's reader thread
+// (as fetch reads are), so a lookup in old segments does not hold up other clients; the
+// answer is bounded by the high watermark (or LSO) when it comes back to the loop.
+#include <memory>
+
 #include "broker/handlers/common.h"
 #include "broker/handlers/registry.h"
 #include "core/protocol/messages/list_offsets.h"
-#include "core/record/batch_reader.h"
 
 namespace eddy::broker::handlers {
 
@@ -12,22 +16,50 @@ namespace {
 
 using protocol::error_code;
 
-// Refines a batch-level timestamp lookup to the first record with timestamp >= ts.
-std::pair<std::int64_t, std::int64_t> exact_offset_for_timestamp(log::partition_log& pl, std::int64_t batch_offset,
-                                                                 std::int64_t ts, std::int64_t fallback_ts) {
-  auto r = pl.look_up(batch_offset, 1, pl.high_watermark());
-  if (r && !r->records.empty()) {
-    record::batch_splitter split(record::byte_span(r->records.data(), r->records.size()));
-    record::byte_span batch;
-    while (split.next(batch)) {
-      auto reader = record::batch_reader::open(batch);
-      if (!reader) break;
-      for (const auto& rec : *reader) {
-        if (rec.offset >= batch_offset && rec.timestamp >= ts) return {rec.offset, rec.timestamp};
-      }
+// A partition answered by timestamp: its place in the response and its planned lookup.
+struct by_time {
+  std::size_t topic_index, partition_index;
+  log::timestamp_plan plan;
+};
+
+struct job {
+  protocol::list_offsets_response resp;
+  std::vector<by_time> lookups;
+  std::vector<log::result<std::optional<log::timestamp_lookup>>> found;
+};
+
+void set_offset(protocol::list_offsets_response::list_offsets_topic_response::list_offsets_partition_response& pr,
+                std::int64_t offset, std::int64_t ts, std::int16_t version) {
+  pr.offset = offset;
+  pr.timestamp = ts;
+  pr.leader_epoch = 0;
+  if (version == 0 && offset >= 0) pr.old_style_offsets.push_back(offset);
+}
+
+// On the loop, once the lookups ran: bound each by the partition as it is now.
+void finish(broker& b, const request_ptr& ctx, bool read_committed, job& j) {
+  for (std::size_t i = 0; i < j.lookups.size(); ++i) {
+    auto& tr = j.resp.topics[j.lookups[i].topic_index];
+    auto& pr = tr.partitions[j.lookups[i].partition_index];
+    auto& r = j.found[i];
+    if (!r) {
+      pr.error_code = code(r.error().code);
+      continue;
     }
+    log::partition_log* pl = b.logs().partition(tr.name, pr.partition_index);
+    if (pl == nullptr) {
+      pr.error_code = code(error_code::unknown_topic_or_partition);
+      continue;
+    }
+    std::int64_t offset = -1, ts = -1;
+    std::int64_t bound = read_committed ? pl->last_stable_offset() : pl->high_watermark();
+    if (r->has_value() && (*r)->offset < bound && (*r)->offset >= pl->log_start_offset()) {
+      offset = (*r)->offset;
+      ts = (*r)->timestamp;
+    }
+    set_offset(pr, offset, ts, ctx->version());
   }
-  return {batch_offset, fallback_ts};
+  ctx->respond(j.resp);
 }
 
 }  // namespace
@@ -35,9 +67,9 @@ std::pair<std::int64_t, std::int64_t> exact_offset_for_timestamp(log::partition_
 void handle_list_offsets(request_ptr ctx) {
   auto req = ctx->decode<protocol::list_offsets_request>();
   broker& b = ctx->owner();
-  protocol::list_offsets_response resp;
+  auto j = std::make_shared<job>();
   for (const auto& t : req.topics) {
-    auto& tr = resp.topics.emplace_back();
+    auto& tr = j->resp.topics.emplace_back();
     tr.name = t.name;
     for (const auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
@@ -47,38 +79,31 @@ void handle_list_offsets(request_ptr ctx) {
         pr.error_code = code(error_code::unknown_topic_or_partition);
         continue;
       }
-      std::int64_t offset = -1;
-      std::int64_t ts = -1;
       if (p.timestamp == -1) {
-        offset = req.isolation_level == 1 ? pl->last_stable_offset() : pl->high_watermark();
+        set_offset(pr, req.isolation_level == 1 ? pl->last_stable_offset() : pl->high_watermark(), -1, ctx->version());
       } else if (p.timestamp == -2) {
-        offset = pl->log_start_offset();
+        set_offset(pr, pl->log_start_offset(), -1, ctx->version());
       } else if (p.timestamp < 0) {
         pr.error_code = code(error_code::unsupported_version);
-        continue;
       } else {
-        auto r = pl->offset_for_timestamp(p.timestamp);
-        if (!r) {
-          pr.error_code = code(r.error().code);
-          continue;
-        }
-        if (r->has_value()) {
-          auto [o, t2] = exact_offset_for_timestamp(*pl, (*r)->offset, p.timestamp, (*r)->timestamp);
-          offset = o;
-          ts = t2;
-          std::int64_t bound = req.isolation_level == 1 ? pl->last_stable_offset() : pl->high_watermark();
-          if (offset >= bound) offset = -1, ts = -1;
-        }
-      }
-      pr.offset = offset;
-      pr.timestamp = ts;
-      pr.leader_epoch = 0;
-      if (ctx->version() == 0) {
-        if (offset >= 0) pr.old_style_offsets.push_back(offset);
+        j->lookups.push_back({j->resp.topics.size() - 1, tr.partitions.size() - 1,
+                              pl->plan_offset_for_timestamp(p.timestamp)});
       }
     }
   }
-  ctx->respond(resp);
+  bool read_committed = req.isolation_level == 1;
+  auto run = [j] {
+    for (const auto& l : j->lookups) j->found.push_back(log::partition_log::offset_for_timestamp_planned(l.plan));
+  };
+  log::background_worker* reader = b.logs().reader();
+  if (j->lookups.empty() || reader == nullptr) {
+    run();
+    return finish(b, ctx, read_committed, *j);
+  }
+  reader->submit([&b, ctx, j, run, read_committed]() -> std::function<void()> {
+    run();
+    return [&b, ctx, j, read_committed] { finish(b, ctx, read_committed, *j); };
+  });
 }
 
 }  // namespace eddy::broker::handlers

@@ -1,4 +1,3 @@
-#include <cstdlib>
 #include "broker/log/partition_log.h"
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/record/batch_reader.h"
 #include "core/record/crc32c.h"
 
 namespace eddy::broker::log {
@@ -527,14 +527,6 @@ result<read_plan> partition_log::plan_read(std::int64_t offset, std::int32_t max
   return plan(offset, max_bytes, upper_bound, share, defer_lookup);
 }
 
-result<read_result> partition_log::look_up(std::int64_t offset, std::int32_t max_bytes,
-                                           std::int64_t upper_bound) const {
-  auto p = plan(offset, max_bytes, upper_bound, false, false);
-  if (!p) return p.error();
-  if (!p->needs_disk) return std::move(p->ready);
-  return read_planned(*p, false);
-}
-
 result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                                       bool share, bool defer_lookup) const {
   if (offset < log_start_offset_ || offset > log_end_offset())
@@ -786,14 +778,41 @@ result<read_result> partition_log::read(std::int64_t offset, std::int32_t max_by
 }
 
 result<std::optional<timestamp_lookup>> partition_log::offset_for_timestamp(std::int64_t timestamp) const {
-  for (auto& [base, s] : segments_) {
-    if (s->max_timestamp() < timestamp) continue;
-    auto f = s->find_timestamp(timestamp);
+  return offset_for_timestamp_planned(plan_offset_for_timestamp(timestamp));
+}
+
+timestamp_plan partition_log::plan_offset_for_timestamp(std::int64_t timestamp) const {
+  timestamp_plan p;
+  p.timestamp = timestamp;
+  p.log_start_offset = log_start_offset_;
+  for (const auto& [base, s] : segments_) {
+    if (s->max_timestamp() < timestamp || s->next_offset() <= log_start_offset_) continue;
+    p.stretches.push_back({s, s->timestamp_position(timestamp), s->readable_size()});
+  }
+  return p;
+}
+
+result<std::optional<timestamp_lookup>> partition_log::offset_for_timestamp_planned(const timestamp_plan& p) {
+  for (const auto& st : p.stretches) {
+    auto f = st.seg->find_timestamp(p.timestamp, st.from, st.end, p.log_start_offset);
     if (!f) return f.error();
     if (!*f) continue;
-    if ((*f)->last_offset < log_start_offset_) continue;
-    return std::optional<timestamp_lookup>(
-        timestamp_lookup{std::max((*f)->base_offset, log_start_offset_), (*f)->max_timestamp});
+    const batch_info& b = **f;
+    // The batch's max_timestamp is >= t; the answer is its first record (at or after the
+    // log start) that is. The page cache serves this one small read.
+    std::int64_t from_offset = std::max(b.base_offset, p.log_start_offset);
+    timestamp_lookup out{from_offset, b.max_timestamp};
+    auto bytes = st.seg->read_shared(b.position, b.size, segment::read_mode{});
+    if (!bytes) return bytes.error();
+    if (auto reader = record::batch_reader::open(bytes->bytes)) {
+      for (const auto& rec : *reader) {
+        if (rec.offset >= from_offset && rec.timestamp >= p.timestamp) {
+          out = {rec.offset, rec.timestamp};
+          break;
+        }
+      }
+    }
+    return std::optional<timestamp_lookup>(out);
   }
   return std::optional<timestamp_lookup>();
 }

@@ -166,8 +166,20 @@ struct read_plan {
 };
 
 struct timestamp_lookup {
-  std::int64_t offset;     // base offset of the first batch with max_timestamp >= t
-  std::int64_t timestamp;  // that batch's max_timestamp
+  std::int64_t offset;     // the first record at or after the log start with timestamp >= t
+  std::int64_t timestamp;  // that record's timestamp
+};
+
+// A lookup by timestamp in two steps (see partition_log::plan_offset_for_timestamp): what
+// to walk in which segments, taken on the event loop, walked on any thread.
+struct timestamp_plan {
+  std::int64_t timestamp = 0;
+  std::int64_t log_start_offset = 0;
+  struct stretch {
+    std::shared_ptr<const segment> seg;
+    std::uint64_t from = 0, end = 0;
+  };
+  std::vector<stretch> stretches;  // segments whose max_timestamp >= timestamp, in order
 };
 
 // One whole stored batch, as returned by batch_iterator.
@@ -276,9 +288,6 @@ class partition_log {
   // as the plan asked for), or nothing when the segment has no more written bytes. Call
   // on the loop.
   static std::function<void()> read_ahead_after(const read_plan& plan, const read_result& r);
-  // read() for the broker's own lookups (ListOffsets by timestamp): the same bytes, but it
-  // does not count as a consumer, so it does not turn the tail cache on.
-  result<read_result> look_up(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound) const;
 
   std::int64_t log_start_offset() const { return log_start_offset_; }
   std::int64_t log_end_offset() const;
@@ -288,8 +297,16 @@ class partition_log {
   std::uint64_t size_bytes() const;
   std::size_t segment_count() const { return segments_.size(); }
 
-  // ListOffsets by timestamp; nullopt when no batch has max_timestamp >= t.
+  // ListOffsets by timestamp: the first record at or after the log start offset whose
+  // timestamp is >= `timestamp`; nullopt when there is none. (Not bounded by the high
+  // watermark or LSO: the caller applies its bound.) Not a consumer's read: it does not turn
+  // the tail cache on.
   result<std::optional<timestamp_lookup>> offset_for_timestamp(std::int64_t timestamp) const;
+  // The same in two steps: plan on the event loop, then walk the batch headers and read
+  // the batch on any thread (the broker's reader thread), so a lookup in old segments does
+  // not hold up the loop.
+  timestamp_plan plan_offset_for_timestamp(std::int64_t timestamp) const;
+  static result<std::optional<timestamp_lookup>> offset_for_timestamp_planned(const timestamp_plan& plan);
 
   // DeleteRecords: moves the log start offset up to `offset` (-1 = high watermark) and
   // deletes segments entirely below it. Returns the new log start offset.

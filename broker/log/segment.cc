@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <limits>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -441,18 +442,24 @@ result<std::optional<batch_info>> segment::find_batch(std::int64_t offset, std::
 
 result<std::optional<batch_info>> segment::find_timestamp(std::int64_t timestamp) const {
   if (max_timestamp_ < timestamp) return std::optional<batch_info>();
+  return find_timestamp(timestamp, timestamp_position(timestamp), written_, std::numeric_limits<std::int64_t>::min());
+}
+
+std::uint64_t segment::timestamp_position(std::int64_t timestamp) const {
   auto from = time_index_.last_offset_before(timestamp);
-  std::uint64_t pos = from ? offset_index_.lookup(*from) : 0;
-  std::optional<batch_info> found;
-  auto r = for_each_batch(pos, [&](const batch_info& b) {
-    if (b.max_timestamp >= timestamp) {
-      found = b;
-      return false;
-    }
-    return true;
-  });
-  if (!r) return r.error();
-  return found;
+  return from ? offset_index_.lookup(*from) : 0;
+}
+
+result<std::optional<batch_info>> segment::find_timestamp(std::int64_t timestamp, std::uint64_t from,
+                                                          std::uint64_t end, std::int64_t min_last_offset) const {
+  batch_scanner scan(*log_, from, end);
+  while (true) {
+    auto st = scan.next(false);
+    if (!st) return st.error();
+    if (st->st != batch_scanner::status::batch) return std::optional<batch_info>();
+    if (st->info.max_timestamp >= timestamp && st->info.last_offset >= min_last_offset)
+      return std::optional<batch_info>(st->info);
+  }
 }
 
 result<void> segment::for_each_batch(std::uint64_t pos, const std::function<bool(const batch_info&)>& fn) const {

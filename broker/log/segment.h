@@ -126,6 +126,14 @@ class segment {
   result<std::optional<batch_info>> find_batch(std::int64_t offset, std::uint64_t from, std::uint64_t end) const;
   // The first batch whose max_timestamp is >= `timestamp`, or nullopt.
   result<std::optional<batch_info>> find_timestamp(std::int64_t timestamp) const;
+  // Where find_timestamp starts walking for `timestamp`: the time index's entry, through
+  // the offset index (event loop).
+  std::uint64_t timestamp_position(std::int64_t timestamp) const;
+  // find_timestamp walking the batch headers of [from, end) only, and skipping batches
+  // that end below `min_last_offset`: any thread, with `from` from timestamp_position and
+  // `end` at most readable_size() (both taken on the event loop).
+  result<std::optional<batch_info>> find_timestamp(std::int64_t timestamp, std::uint64_t from, std::uint64_t end,
+                                                   std::int64_t min_last_offset) const;
   // Raw bytes [pos, pos + len) (fewer at the end of the file). Large reads the page cache
   // does not hold bypass it (O_DIRECT; see segment.cc). Safe from the cleaner thread for a
   // closed segment while the loop reads it too.

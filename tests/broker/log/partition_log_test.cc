@@ -236,6 +236,44 @@ TEST(partition_log, offset_for_timestamp) {
   EXPECT_FALSE(at(1291)->has_value());
 }
 
+// By timestamp the answer is a record, not a batch: the first record at or after the log
+// start whose timestamp is >= t, also when the log start is inside a batch and when a
+// batch that ends below the log start matches first; planned on one thread and walked on
+// another, as the broker does.
+TEST(partition_log, offset_for_timestamp_finds_the_record) {
+  temp_dir d;
+  log_config cfg;
+  cfg.index_interval_bytes = 1;
+  auto log = make_log(d.path() / "t-0", cfg);
+  append(*log, make_batch(10, 1000));  // offsets 0-9, timestamps 1000-1009
+  append(*log, make_batch(10, 2000));  // offsets 10-19, timestamps 2000-2009
+  append(*log, make_batch(10, 1000));  // offsets 20-29, timestamps 1000-1009 again
+  auto at = [&](std::int64_t ts) {
+    auto plan = log->plan_offset_for_timestamp(ts);
+    std::optional<timestamp_lookup> out;
+    std::thread([&] {
+      auto r = partition_log::offset_for_timestamp_planned(plan);
+      ASSERT_TRUE(r.ok());
+      out = *r;
+    }).join();
+    return out;
+  };
+  EXPECT_EQ(at(1004)->offset, 4);
+  EXPECT_EQ(at(1004)->timestamp, 1004);
+  EXPECT_EQ(at(1500)->offset, 10);
+  EXPECT_EQ(at(2005)->offset, 15);
+  EXPECT_FALSE(at(2010).has_value());
+  ASSERT_TRUE(log->delete_records(6).ok());
+  EXPECT_EQ(at(1004)->offset, 6) << "the log start is inside the first batch";
+  EXPECT_EQ(at(1004)->timestamp, 1006);
+  ASSERT_TRUE(log->delete_records(12).ok());
+  EXPECT_EQ(at(1004)->offset, 12) << "the batches below the log start are skipped, in the same segment too";
+  ASSERT_TRUE(log->delete_records(20).ok());
+  EXPECT_EQ(at(1004)->offset, 24);
+  EXPECT_EQ(at(1004)->timestamp, 1004);
+  EXPECT_EQ(log->offset_for_timestamp(1004)->value().offset, 24);
+}
+
 TEST(partition_log, retention_by_bytes_and_time) {
   temp_dir d;
   log_config cfg;
