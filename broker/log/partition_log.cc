@@ -627,14 +627,15 @@ void read_ahead::clear_locked() {
 
 std::size_t read_ahead::held_bytes() { return read_ahead_held.load(); }
 
-void read_ahead::fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len) {
+void read_ahead::fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len,
+                      segment::read_mode mode) {
   {
     std::lock_guard lk(mu_);
     clear_locked();
     if (read_ahead_held.load() + len > budget_bytes) return;
     read_ahead_held += len;  // reserved while reading
   }
-  auto r = seg->read_shared(pos, len, seg->mode_for(pos, len));
+  auto r = seg->read_shared(pos, len, mode);
   std::lock_guard lk(mu_);
   read_ahead_held -= len;
   if (!r || r->bytes.size() < record::batch_header_size) return;
@@ -664,8 +665,9 @@ std::function<void()> partition_log::read_ahead_after(const read_plan& plan, con
   std::uint64_t from = r.end_position;
   if (from >= end) return {};
   std::size_t len = std::size_t(std::min<std::uint64_t>(end - from, std::uint64_t(std::max(plan.max_bytes, 0))));
-  if (len < direct_min_bytes || !plan.seg->mode_for(from, len).direct) return {};
-  return [a = plan.ahead, seg = plan.seg, from, len] { a->fill(seg, from, len); };
+  auto mode = plan.seg->mode_for(from, len);  // on the loop: it reads what appends change
+  if (len < direct_min_bytes || !mode.direct) return {};
+  return [a = plan.ahead, seg = plan.seg, from, len, mode] { a->fill(seg, from, len, mode); };
 }
 
 result<read_result> partition_log::read_planned(const read_plan& plan, bool share) {

@@ -122,10 +122,10 @@ class read_ahead {
  public:
   static constexpr std::size_t budget_bytes = 64u << 20;
   ~read_ahead();
-  // Reader thread: reads [pos, pos + len) of `seg` (O_DIRECT) into the slot, replacing
-  // what it held. Nothing happens when the budget is spent or the read fails (the next
-  // fetch reads the device itself).
-  void fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len);
+  // Reader thread: reads [pos, pos + len) of `seg` with `mode` (from mode_for on the loop)
+  // into the slot, replacing what it held. Nothing happens when the budget is spent or the
+  // read fails (the next fetch reads the device itself).
+  void fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len, segment::read_mode mode);
   // Reader thread: when the slot holds bytes of `seg` whose first batch holds `offset`,
   // their position in the segment and the bytes, leaving the slot empty; else nullopt.
   std::optional<std::pair<std::uint64_t, shared_bytes>> take(const std::shared_ptr<const segment>& seg,
