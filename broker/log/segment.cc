@@ -222,7 +222,7 @@ result<void> write_blocks(file& direct, std::uint64_t block, std::span<const std
   std::uint64_t not_copied = 0;
   std::size_t staged_from = 0;  // start of the staged part being filled (a multiple of z)
   std::size_t at = head.size();  // fill of the staging buffer
-  std::memcpy(stage.data, head.data(), head.size());
+  if (!head.empty()) std::memcpy(stage.data, head.data(), head.size());
   std::uint64_t file_pos = block + head.size();
   for (auto p : pieces) {
     std::size_t done = 0;
