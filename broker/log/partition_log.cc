@@ -542,15 +542,16 @@ result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_byte
   plan.offset = offset;
   plan.upper_bound = upper_bound;
   plan.name = fmt::format("{}-{}", topic_, partition_);
-  if (defer_lookup && it != segments_.end() && max_bytes >= std::int32_t(direct_min_bytes)) {
-    // Whether the read would go around the page cache, judged at the index entry (the
-    // batch is at or after it).
+  if (defer_lookup && it != segments_.end()) {
+    // Whether the read would go to the device, judged at the index entry (the batch is at
+    // or after it): around the page cache (O_DIRECT), or a small read behind the page-cache
+    // window (its pages were written back and dropped).
     const segment& s = *it->second;
     std::uint64_t from = s.index_position(offset);
     std::uint64_t end = s.readable_size();
-    if (from < end) {
+    if (from < end && max_bytes > 0) {
       auto mode = s.mode_for(from, std::size_t(max_bytes));
-      if (mode.direct) {
+      if (mode.direct || mode.evict_after) {
         plan.needs_disk = true;
         plan.lookup = true;
         plan.ahead = ahead_;

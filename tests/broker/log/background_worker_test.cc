@@ -143,6 +143,42 @@ TEST(background_worker, a_deferred_lookup_past_its_segment_says_so) {
   EXPECT_TRUE(r->pieces.empty());
 }
 
+// A small read (under 64 KiB) behind the page-cache window of buffered appends comes
+// from the device too: it is planned for the reader thread, finding its batch there, and
+// returns the same bytes as read().
+TEST(background_worker, small_reads_behind_the_page_cache_window_are_deferred) {
+  temp_dir d;
+  log_config cfg;
+  cfg.pagecache_window_bytes = 1 << 20;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = **created;
+  for (int i = 0; i < 1200; ++i) {  // about 8 MiB of 7 KB batches, appended through the page cache
+    auto b = make_batch(1, 1000, std::string(7000, char('a' + i % 26)));
+    ASSERT_TRUE(log.append(b, 1000).ok());
+  }
+  int deferred = 0;
+  for (std::int64_t offset : {0, 1, 100, 555, 1000, 1199}) {
+    auto plan = log.plan_read(offset, 16000, log.high_watermark(), true, true);
+    ASSERT_TRUE(plan.ok());
+    ASSERT_TRUE(plan->needs_disk);
+    if (plan->lookup) {
+      ++deferred;
+      EXPECT_TRUE(plan->mode.evict_after) << "at offset " << offset;
+    }
+    auto r = partition_log::read_planned(*plan, true);
+    ASSERT_TRUE(r.ok());
+    std::vector<std::uint8_t> got;
+    for (auto p : r->pieces) got.insert(got.end(), p.begin(), p.end());
+    auto direct = log.read(offset, 16000, log.high_watermark());
+    ASSERT_TRUE(direct.ok());
+    EXPECT_EQ(got, direct->records) << "at offset " << offset;
+    EXPECT_EQ(r->first_offset, direct->first_offset);
+    EXPECT_EQ(r->next_offset, direct->next_offset);
+  }
+  EXPECT_GE(deferred, 4) << "the offsets well behind the 1 MiB window read the device";
+}
+
 // Read-ahead (what fetch does after a read that went to the device): the stretch after
 // what a read returned is read into the partition's read_ahead; a consumer's next planned
 // read, at the offset after, takes its bytes from there (the same bytes as read()), and so
