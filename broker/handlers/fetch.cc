@@ -126,9 +126,9 @@ built build(broker& b, const protocol::fetch_request& req) {
         read_failed(pr, t.topic, p.partition, p.fetch_offset, plan.error(), out);
         continue;
       }
-      // Reads that wait for the device (O_DIRECT, or behind the page-cache window) go to
-      // the reader thread; page-cache reads are quicker done here than handed over.
-      if (plan->needs_disk && (plan->mode.direct || plan->mode.evict_after) && background) {
+      // Reads that likely wait for the device (read_mode::device) go to the reader thread;
+      // page-cache reads are quicker done here than handed over.
+      if (plan->needs_disk && plan->mode.device && background) {
         // Counted at the planned size: the read returns at most that (beyond the first
         // batch, which is returned whole).
         std::int64_t planned = plan->lookup ? std::int64_t(plan->max_bytes) : std::int64_t(plan->length);

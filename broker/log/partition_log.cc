@@ -544,14 +544,15 @@ result<read_plan> partition_log::plan(std::int64_t offset, std::int32_t max_byte
   plan.name = fmt::format("{}-{}", topic_, partition_);
   if (defer_lookup && it != segments_.end()) {
     // Whether the read would go to the device, judged at the index entry (the batch is at
-    // or after it): around the page cache (O_DIRECT), or a small read behind the page-cache
-    // window (its pages were written back and dropped).
+    // or after it): around the page cache (O_DIRECT), a small read behind the page-cache
+    // window (its pages were written back and dropped), or one of a segment this run did
+    // not write (see read_mode::device).
     const segment& s = *it->second;
     std::uint64_t from = s.index_position(offset);
     std::uint64_t end = s.readable_size();
     if (from < end && max_bytes > 0) {
       auto mode = s.mode_for(from, std::size_t(max_bytes));
-      if (mode.direct || mode.evict_after) {
+      if (mode.device) {
         plan.needs_disk = true;
         plan.lookup = true;
         plan.ahead = ahead_;

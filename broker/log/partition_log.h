@@ -276,8 +276,9 @@ class partition_log {
   // to read from which segment; read_planned (any thread: it touches only the segment,
   // which stays valid and unchanged below its readable size) does the disk read. The
   // fetch handler runs read_planned on the log's reader thread. Same errors as read().
-  // With `defer_lookup`, a read that would go to the device (around the page cache with
-  // O_DIRECT, or a small one behind the page-cache window) leaves finding its first batch,
+  // With `defer_lookup`, a read that would go to the device (segment::read_mode::device:
+  // O_DIRECT, behind the page-cache window, or of a segment written by an earlier run)
+  // leaves finding its first batch,
   // which reads batch headers from the file, to read_planned too; if that finds none in the segment (read_result::not_in_segment), plan again
   // without.
   result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,

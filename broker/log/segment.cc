@@ -494,6 +494,7 @@ segment::read_mode segment::mode_for(std::uint64_t pos, std::size_t len) const {
   // A buffered read behind the cached tail (a consumer catching up) came from disk: its
   // pages are dropped again so that they are reused too.
   m.evict_after = !m.direct && cache_marks_set_ && pos + len <= dropped_to_;
+  m.device = m.direct || m.evict_after || !appended_;
   return m;
 }
 

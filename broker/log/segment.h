@@ -144,6 +144,10 @@ class segment {
   struct read_mode {
     bool direct = false;
     bool evict_after = false;
+    // The read likely waits for the device: O_DIRECT, behind the page-cache window, or in
+    // a segment this run did not append to (its pages may be long gone). The broker does
+    // such reads off its event loop.
+    bool device = false;
   };
   read_mode mode_for(std::uint64_t pos, std::size_t len) const;
   // The same as read_bytes without copying: the bytes stay in the pooled block they were

@@ -144,9 +144,9 @@ TEST(background_worker, a_deferred_lookup_past_its_segment_says_so) {
 }
 
 // A small read (under 64 KiB) behind the page-cache window of buffered appends comes
-// from the device too: it is planned for the reader thread, finding its batch there, and
-// returns the same bytes as read().
-TEST(background_worker, small_reads_behind_the_page_cache_window_are_deferred) {
+// from the device too, and so may one of a segment an earlier run wrote: it is planned for
+// the reader thread, finding its batch there, and returns the same bytes as read().
+TEST(background_worker, small_reads_that_likely_wait_for_the_device_are_deferred) {
   temp_dir d;
   log_config cfg;
   cfg.pagecache_window_bytes = 1 << 20;
@@ -177,6 +177,21 @@ TEST(background_worker, small_reads_behind_the_page_cache_window_are_deferred) {
     EXPECT_EQ(r->next_offset, direct->next_offset);
   }
   EXPECT_GE(deferred, 4) << "the offsets well behind the 1 MiB window read the device";
+
+  // After a restart no segment was appended to by this run: small reads anywhere are
+  // deferred, the newest included.
+  created->reset();
+  auto reopened = partition_log::open(d.path() / "t-0", "t", 0, cfg, nullptr, true);
+  ASSERT_TRUE(reopened.ok());
+  auto& again = **reopened;
+  for (std::int64_t offset : {0, 600, 1199}) {
+    auto plan = again.plan_read(offset, 16000, again.high_watermark(), true, true);
+    ASSERT_TRUE(plan.ok());
+    EXPECT_TRUE(plan->needs_disk && plan->lookup && plan->mode.device) << "at offset " << offset;
+    auto r = partition_log::read_planned(*plan, true);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->first_offset, offset);
+  }
 }
 
 // Read-ahead (what fetch does after a read that went to the device): the stretch after
