@@ -132,7 +132,10 @@ result<void> log_manager::load() {
       return storage(fmt::format("{} holds partition folders but no {}: refusing to start rather than guess the "
                                  "topics; restore the file or move the folders away",
                                  dir_.string(), metadata_file));
-    return {};
+    // A fresh directory: the (empty) topic list is written now, so that the folders of a
+    // first creation cut short (shutdown or kill -9 while its files are made) are known to
+    // be leftovers at the next start, not a lost topic list.
+    return persist_metadata();
   }
   auto text = read_small_file(meta_path, 256 << 20);
   if (!text) return text.error();

@@ -122,6 +122,22 @@ TEST(log_manager, a_creation_cut_short_by_shutdown_leaves_nothing_behind) {
   ASSERT_TRUE(lm->create_topic("cut", 2, {}).ok());
 }
 
+// A fresh directory gets its (empty) topic list at the first start: partition folders
+// left by a first creation cut short (kill -9 while the admin thread made them, before
+// the topic list named them) are removed at the next start instead of stopping it.
+TEST(log_manager, folders_of_a_first_creation_cut_short_are_removed_at_the_next_start) {
+  temp_dir d;
+  { auto lm = open_ok(d.path()); }
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "topics.meta"));
+  std::filesystem::create_directories(d.path() / "cut-0");
+  std::filesystem::create_directories(d.path() / "cut-1");
+  auto lm = open_ok(d.path());
+  EXPECT_FALSE(lm->describe_topic("cut").has_value());
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "cut-0"));
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "cut-1"));
+  ASSERT_TRUE(lm->create_topic("cut", 2, {}).ok());
+}
+
 TEST(log_manager, adds_partitions_in_the_background) {
   temp_dir d;
   fake_loop loop;
