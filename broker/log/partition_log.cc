@@ -662,7 +662,7 @@ std::optional<std::pair<std::uint64_t, shared_bytes>> read_ahead::take(const std
 }
 
 std::function<void()> partition_log::read_ahead_after(const read_plan& plan, const read_result& r) {
-  if (!r.from_device || !plan.seg || !plan.ahead) return {};
+  if (!plan.mode.direct || !plan.seg || !plan.ahead) return {};
   std::uint64_t end = plan.seg->readable_size();
   std::uint64_t from = r.end_position;
   if (from >= end) return {};
@@ -762,7 +762,6 @@ result<read_result> partition_log::read_planned(const read_plan& plan, bool shar
   read_result out;
   out.first_offset = first_offset;
   out.next_offset = next;
-  out.from_device = plan.mode.direct;
   out.end_position = got_position + keep;
   if (share) {
     out.pieces.push_back(buf.first(keep));

@@ -102,10 +102,9 @@ struct read_result {
   // A planned read with a deferred lookup found no batch at or after the offset in its
   // segment (a compaction gap at the segment's end): plan it again without deferring.
   bool not_in_segment = false;
-  // A read that went to the device: where in its segment the returned batches end (what
-  // a consumer reading on asks for next; see read_ahead). 0 otherwise.
+  // A read from a segment: where in it the returned batches end (what a consumer reading
+  // on asks for next; see read_ahead). 0 otherwise.
   std::uint64_t end_position = 0;
-  bool from_device = false;
 };
 
 // Read-ahead for consumers reading the segments in order. O_DIRECT reads get no help from
@@ -284,7 +283,7 @@ class partition_log {
   result<read_plan> plan_read(std::int64_t offset, std::int32_t max_bytes, std::int64_t upper_bound,
                               bool share = false, bool defer_lookup = false) const;
   static result<read_result> read_planned(const read_plan& plan, bool share = false);
-  // After a planned read `r` of `plan` that went to the device: a task for the reader
+  // After a planned read `r` of `plan` (one around the page cache, O_DIRECT): a task for the reader
   // thread that reads ahead the stretch of the segment after what `r` returned (as much
   // as the plan asked for), or nothing when the segment has no more written bytes. Call
   // on the loop.

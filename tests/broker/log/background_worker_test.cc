@@ -236,7 +236,7 @@ TEST(read_ahead, a_consumer_reading_on_takes_what_was_read_ahead) {
     EXPECT_EQ(flat(*r), direct->records) << "at offset " << offset;
     EXPECT_EQ(r->first_offset, direct->first_offset);
     EXPECT_EQ(r->next_offset, direct->next_offset);
-    EXPECT_TRUE(r->from_device);
+    EXPECT_TRUE(plan->mode.direct);
     if (auto task = partition_log::read_ahead_after(*plan, *r)) task();
     offset = r->next_offset;
     ++reads;
