@@ -17,6 +17,11 @@ background_worker::~background_worker() {
   thread_.join();
 }
 
+std::size_t background_worker::queued() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
 void background_worker::submit(task_fn task) {
   {
     std::lock_guard lk(mu_);

@@ -10,7 +10,7 @@
 // `post`). The destructor drops the tasks not started and the completions not yet run,
 // lets the task in flight finish, and joins.
 //
-// Thread-safety: submit() on the event loop.
+// Thread-safety: submit() on the event loop; queued() anywhere.
 //
 // Example:
 //   background_worker r("eddy-reader", [&](std::function<void()> f) { boost::asio::post(io, std::move(f)); });
@@ -40,6 +40,8 @@ class background_worker {
   background_worker& operator=(const background_worker&) = delete;
 
   void submit(task_fn task);
+  // Tasks submitted and not started yet (tests, diagnostics; any thread).
+  std::size_t queued() const;
 
  private:
   void run();
@@ -47,7 +49,7 @@ class background_worker {
   std::string name_;
   post_fn post_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // loop only
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<task_fn> queue_;
   bool stopping_ = false;

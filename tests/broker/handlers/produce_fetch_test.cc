@@ -3,8 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
 #include <thread>
 
+#include <boost/asio/post.hpp>
+
+#include "broker/broker.h"
+#include "broker/broker_config.h"
+#include "broker/log/background_worker.h"
+#include "broker/log/log_manager.h"
 #include "broker/log/partition_log.h"
 #include "core/protocol/messages/all.h"
 #include "core/record/batch_builder.h"
@@ -189,6 +198,74 @@ TEST_F(produce_fetch_test, list_offsets_earliest_latest_and_by_time) {
   EXPECT_EQ(query(1002), 2);   // inside the first batch
   EXPECT_EQ(query(4000), 4);   // first record of the second batch
   EXPECT_EQ(query(99999), -1); // after everything
+}
+
+// ListOffsets by timestamp looks up on the reader thread. When the log start moves past
+// the record it found meanwhile (retention, DeleteRecords), the partition is looked up
+// again from the new start: the answer is the first record still there, never -1.
+TEST(list_offsets_test, a_log_start_moving_during_a_lookup_by_time_gets_a_fresh_lookup) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "eddy-list-offsets-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  broker_config cfg;
+  cfg.listen_port = 0;
+  cfg.data_dir = tmpl;
+  cfg.auto_create_topics = false;
+  broker b(cfg);
+  ASSERT_FALSE(b.start().has_value());
+  std::thread loop([&] { b.run(); });
+  {
+    test::raw_client c(b.bound_port());
+    protocol::create_topics_request ct;
+    ct.topics.push_back({"t", 1, 1, {}, {}});
+    ct.timeout_ms = 1000;
+    ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+    // Offsets 0-3 at 1000-1003 ms, 4-7 at 5000-5003 ms.
+    ASSERT_TRUE(c.call<protocol::produce_response>(produce_of("t", 0, make_batch(4, "a", 1000)), 7));
+    ASSERT_TRUE(c.call<protocol::produce_response>(produce_of("t", 0, make_batch(4, "b", 5000)), 7));
+
+    // On the loop: hold the reader thread until `gate` opens; move the log start.
+    auto on_loop = [&](auto f) {
+      std::promise<void> done;
+      boost::asio::post(b.io(), [&] {
+        f();
+        done.set_value();
+      });
+      done.get_future().wait();
+    };
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    on_loop([&] {
+      b.logs().reader()->submit([opened] {
+        opened.wait();
+        return std::function<void()>([] {});
+      });
+    });
+    // The lookup for 1002 ms (offset 2) is planned and waits behind the held task.
+    auto answer = std::async(std::launch::async, [&] {
+      protocol::list_offsets_request req;
+      req.replica_id = -1;
+      req.topics.push_back({"t", {{0, -1, 1002, 1}}});
+      return c.call<protocol::list_offsets_response>(req, 5);
+    });
+    for (int i = 0; i < 5000 && b.logs().reader()->queued() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(b.logs().reader()->queued(), 1u) << "the lookup never reached the reader thread";
+    std::int64_t start = -1;
+    on_loop([&] {
+      auto moved = b.logs().partition("t", 0)->delete_records(3);
+      if (moved) start = *moved;
+    });
+    ASSERT_EQ(start, 3);
+    gate.set_value();
+    auto r = answer.get();
+    ASSERT_TRUE(r);
+    const auto& pr = r->topics[0].partitions[0];
+    EXPECT_EQ(pr.error_code, 0);
+    EXPECT_EQ(pr.offset, 3);  // offset 2 is gone; 3 (1003 ms) is the first record left at or after 1002 ms
+    EXPECT_EQ(pr.timestamp, 1003);
+  }
+  b.stop();
+  loop.join();
+  std::filesystem::remove_all(tmpl);
 }
 
 // A consumer reading old data in order (what it fetches is no longer in the tail cache,
