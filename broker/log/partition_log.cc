@@ -618,13 +618,22 @@ std::atomic<std::size_t> read_ahead_held{0};
 
 read_ahead::~read_ahead() {
   std::lock_guard lk(mu_);
-  clear_locked();
+  for (auto& s : slots_) clear(s);
 }
 
-void read_ahead::clear_locked() {
-  read_ahead_held -= data_.bytes.size();
-  seg_.reset();
-  data_ = {};
+void read_ahead::clear(slot& s) {
+  read_ahead_held -= s.data.bytes.size();
+  s.seg.reset();
+  s.data = {};
+}
+
+read_ahead::slot& read_ahead::victim_locked() {
+  slot* v = &slots_[0];
+  for (auto& s : slots_) {
+    if (!s.seg) return s;
+    if (s.filled < v->filled) v = &s;
+  }
+  return *v;
 }
 
 std::size_t read_ahead::held_bytes() { return read_ahead_held.load(); }
@@ -633,7 +642,10 @@ void read_ahead::fill(const std::shared_ptr<const segment>& seg, std::uint64_t p
                       segment::read_mode mode) {
   {
     std::lock_guard lk(mu_);
-    clear_locked();
+    for (const auto& s : slots_) {
+      if (s.seg == seg && s.pos == pos) return;  // read ahead already
+    }
+    clear(victim_locked());
     if (read_ahead_held.load() + len > budget_bytes) return;
     read_ahead_held += len;  // reserved while reading
   }
@@ -641,24 +653,29 @@ void read_ahead::fill(const std::shared_ptr<const segment>& seg, std::uint64_t p
   std::lock_guard lk(mu_);
   read_ahead_held -= len;
   if (!r || r->bytes.size() < record::batch_header_size) return;
-  clear_locked();
-  seg_ = seg;
-  pos_ = pos;
-  data_ = std::move(*r);
-  read_ahead_held += data_.bytes.size();
+  slot& s = victim_locked();
+  clear(s);
+  s.seg = seg;
+  s.pos = pos;
+  s.data = std::move(*r);
+  s.filled = ++fills_;
+  read_ahead_held += s.data.bytes.size();
 }
 
 std::optional<std::pair<std::uint64_t, shared_bytes>> read_ahead::take(const std::shared_ptr<const segment>& seg,
                                                                        std::int64_t offset) {
   std::lock_guard lk(mu_);
-  if (seg_ != seg || data_.bytes.size() < record::batch_header_size) return std::nullopt;
-  record::batch_header_view h{data_.bytes.data()};
-  if (h.base_offset() > offset || h.last_offset() < offset) return std::nullopt;
-  std::pair<std::uint64_t, shared_bytes> out{pos_, std::move(data_)};
-  read_ahead_held -= out.second.bytes.size();
-  data_ = {};
-  seg_.reset();
-  return out;
+  for (auto& s : slots_) {
+    if (s.seg != seg || s.data.bytes.size() < record::batch_header_size) continue;
+    record::batch_header_view h{s.data.bytes.data()};
+    if (h.base_offset() > offset || h.last_offset() < offset) continue;
+    std::pair<std::uint64_t, shared_bytes> out{s.pos, std::move(s.data)};
+    read_ahead_held -= out.second.bytes.size();
+    s.data = {};
+    s.seg.reset();
+    return out;
+  }
+  return std::nullopt;
 }
 
 std::function<void()> partition_log::read_ahead_after(const read_plan& plan, const read_result& r) {

@@ -54,6 +54,7 @@
 //   auto aborted = log.aborted_transactions(offset, offset_after_f);
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -113,31 +114,41 @@ struct read_result {
 // fetches. After such a fetch the broker reads the next stretch of the segment into the
 // partition's read_ahead on the reader thread (partition_log::read_ahead_after); a later
 // planned read that starts at a batch inside it takes the bytes from there instead of
-// from the device (read_planned). One stretch per partition; all partitions together hold
-// at most read_ahead::budget_bytes (beyond it no read-ahead starts).
+// from the device (read_planned). Each partition has a few slots, so that consumers
+// reading one partition at different places (say, two consumer groups) keep their own
+// stretches; a new stretch takes an empty slot, else the one filled longest ago. All
+// partitions together hold at most read_ahead::budget_bytes (beyond it no read-ahead
+// starts).
 //
-// Thread-safety: the reader thread fills and takes; a mutex guards the slot.
+// Thread-safety: the reader thread fills and takes; a mutex guards the slots.
 class read_ahead {
  public:
   static constexpr std::size_t budget_bytes = 64u << 20;
+  static constexpr std::size_t slot_count = 4;
   ~read_ahead();
   // Reader thread: reads [pos, pos + len) of `seg` with `mode` (from mode_for on the loop)
-  // into the slot, replacing what it held. Nothing happens when the budget is spent or the
-  // read fails (the next fetch reads the device itself).
+  // into a slot (nothing when a slot holds that stretch already). Nothing happens when the
+  // budget is spent or the read fails (the next fetch reads the device itself).
   void fill(const std::shared_ptr<const segment>& seg, std::uint64_t pos, std::size_t len, segment::read_mode mode);
-  // Reader thread: when the slot holds bytes of `seg` whose first batch holds `offset`,
-  // their position in the segment and the bytes, leaving the slot empty; else nullopt.
+  // Reader thread: when a slot holds bytes of `seg` whose first batch holds `offset`,
+  // their position in the segment and the bytes, leaving that slot empty; else nullopt.
   std::optional<std::pair<std::uint64_t, shared_bytes>> take(const std::shared_ptr<const segment>& seg,
                                                              std::int64_t offset);
-  // Bytes held by every slot together (tests).
+  // Bytes held by every slot of every partition together (tests).
   static std::size_t held_bytes();
 
  private:
-  void clear_locked();
+  struct slot {
+    std::shared_ptr<const segment> seg;
+    std::uint64_t pos = 0;
+    shared_bytes data;
+    std::uint64_t filled = 0;  // fills_ when filled: the lowest is the oldest
+  };
+  static void clear(slot& s);
+  slot& victim_locked();
   std::mutex mu_;
-  std::shared_ptr<const segment> seg_;
-  std::uint64_t pos_ = 0;
-  shared_bytes data_;
+  std::array<slot, slot_count> slots_;
+  std::uint64_t fills_ = 0;
 };
 
 // A read in two steps, so that its disk part can run on another thread (see

@@ -265,5 +265,47 @@ TEST(read_ahead, a_consumer_reading_on_takes_what_was_read_ahead) {
   EXPECT_EQ(flat(*r1), direct->records);
 }
 
+// Two consumers of one partition at different places (two consumer groups, say) keep
+// their own read-ahead: alternating fetches, each read after a consumer's first is taken
+// from what was read ahead after that consumer's last one.
+TEST(read_ahead, two_consumers_at_different_places_keep_their_own) {
+  temp_dir d;
+  log_config cfg;
+  cfg.segment_bytes = 16 << 20;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  ASSERT_TRUE(created.ok());
+  auto& log = **created;
+  for (int i = 0; i < 24; ++i) {
+    auto b = make_batch(3, 1000, std::string(70000, char('a' + i % 26)));
+    ASSERT_TRUE(log.append(b, 1000).ok());
+  }
+  const std::int32_t max_bytes = 150000;
+  std::int64_t at[2] = {0, 36};
+  const std::int64_t stop[2] = {36, 72};
+  int reads[2] = {0, 0}, taken[2] = {0, 0};
+  for (int round = 0; at[0] < stop[0] || at[1] < stop[1]; ++round) {
+    int c = round % 2;
+    if (at[c] >= stop[c]) continue;
+    auto plan = log.plan_read(at[c], max_bytes, log.high_watermark(), true, true);
+    ASSERT_TRUE(plan.ok());
+    ASSERT_TRUE(plan->needs_disk && plan->lookup && plan->ahead);
+    std::size_t held = read_ahead::held_bytes();
+    auto r = partition_log::read_planned(*plan, true);
+    ASSERT_TRUE(r.ok());
+    if (read_ahead::held_bytes() < held) ++taken[c];
+    auto direct = log.read(at[c], max_bytes, log.high_watermark());
+    ASSERT_TRUE(direct.ok());
+    EXPECT_EQ(r->first_offset, direct->first_offset);
+    EXPECT_EQ(r->next_offset, direct->next_offset);
+    if (auto task = partition_log::read_ahead_after(*plan, *r)) task();
+    at[c] = r->next_offset;
+    ++reads[c];
+  }
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_GE(reads[c], 4) << "consumer " << c;
+    EXPECT_EQ(taken[c], reads[c] - 1) << "consumer " << c << ": every read after the first was read ahead";
+  }
+}
+
 }  // namespace
 }  // namespace eddy::broker::log
