@@ -492,9 +492,11 @@ partition_log* log_manager::partition(std::string_view topic, std::int32_t p) {
 }
 
 void log_manager::tick(std::int64_t now_ms) {
+  bool retention = last_retention_check_ms_ < 0 || now_ms - last_retention_check_ms_ >= options_.retention_check_interval_ms;
+  if (retention) last_retention_check_ms_ = now_ms;
   for (auto& [name, t] : topics_)
     for (auto& p : t.partitions)
-      if (auto r = p->tick(now_ms); !r)
+      if (auto r = p->tick(now_ms, retention); !r)
         std::fprintf(stderr, "eddy log: %s-%d: %s\n", name.c_str(), p->partition(), r.error().message.c_str());
   // Compaction: at most one partition per tick, round robin, bounded by a byte budget;
   // with the background cleaner, only while no pass is in flight.

@@ -116,8 +116,10 @@ class log_manager {
   // nullptr when the topic or partition does not exist.
   partition_log* partition(std::string_view topic, std::int32_t partition);
 
-  // Housekeeping: retention, the flush.ms/flush.messages policy, and a bounded amount of
-  // compaction (options.cleaner_bytes_per_tick). Call it periodically from the event loop.
+  // Housekeeping: retention (at the first tick, then every
+  // options.retention_check_interval_ms, as Kafka's log.retention.check.interval.ms), the
+  // flush.ms/flush.messages policy, and a bounded amount of compaction
+  // (options.cleaner_bytes_per_tick). Call it periodically from the event loop.
   void tick(std::int64_t now_ms);
 
   // Write-behind (log.write.behind, see write_behind.h): large appends are written by a
@@ -190,6 +192,7 @@ class log_manager {
   std::function<void()> on_written_;
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
+  std::int64_t last_retention_check_ms_ = -1;  // -1: none yet
   // Declared last: destroyed (its thread joined, its result dropped) before the logs.
   std::unique_ptr<background_cleaner> cleaner_;
 };

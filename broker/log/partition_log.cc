@@ -944,8 +944,10 @@ result<void> partition_log::apply_retention(std::int64_t now_ms) {
   return {};
 }
 
-result<void> partition_log::tick(std::int64_t now_ms) {
-  if (auto r = apply_retention(now_ms); !r) return r;
+result<void> partition_log::tick(std::int64_t now_ms, bool retention) {
+  if (retention) {
+    if (auto r = apply_retention(now_ms); !r) return r;
+  }
   if (cache_) cache_->drop_below(log_start_offset_);
   if (last_flush_ms_ < 0) last_flush_ms_ = now_ms;
   bool by_count = messages_since_flush_ >= config_.flush_messages;

@@ -333,9 +333,10 @@ class partition_log {
   // to `up_to_offset`) is fsynced. Without a flusher, syncs inline and calls `done`.
   void sync(std::int64_t up_to_offset, sync_callback done);
 
-  // Housekeeping: time/size retention (cleanup.policy contains delete), the flush.ms /
+  // Housekeeping: time/size retention (cleanup.policy contains delete) when `retention`
+  // (log_manager asks every log.retention.check.interval.ms), the flush.ms /
   // flush.messages policy. Compaction is run by log_manager through the cleaner.
-  result<void> tick(std::int64_t now_ms);
+  result<void> tick(std::int64_t now_ms, bool retention = true);
   // Retention only (tests, and tick).
   result<void> apply_retention(std::int64_t now_ms);
 

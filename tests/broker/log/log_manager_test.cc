@@ -325,17 +325,23 @@ TEST(log_manager, alters_topic_configs) {
   EXPECT_EQ(lm->partition("a", 1)->config().segment_bytes, 5000);
 }
 
+// Retention is checked at the first tick, then every log.retention.check.interval.ms (as
+// Kafka's log cleanup task); ticks in between leave expired segments alone.
 TEST(log_manager, tick_applies_retention) {
   temp_dir d;
-  auto lm = open_ok(d.path());
+  log_manager_options o;
+  o.retention_check_interval_ms = 10'000;
+  auto lm = open_ok(d.path(), o);
   ASSERT_TRUE(lm->create_topic("a", 1, {{"segment.bytes", "200"}, {"retention.ms", "1000"}}).ok());
   for (int i = 0; i < 10; ++i) {
     auto b = make_batch(1, 1000, std::string(100, 'x'));
     ASSERT_TRUE(lm->partition("a", 0)->append(b, 0).ok());
   }
-  lm->tick(1500);
+  lm->tick(1500);  // checked: nothing is older than 1000 ms yet
   EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 0);
-  lm->tick(3000);
+  lm->tick(3000);  // expired, but the next check is due at 11500
+  EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 0);
+  lm->tick(11'500);
   EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 10);
 }
 
