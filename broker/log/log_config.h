@@ -22,8 +22,11 @@
 //   log.tail.cache.bytes (default 128 MiB, 0 = off): memory shared by every partition for
 //     its newest batches, so consumers at the tail read memory, not the disk (see
 //     tail_cache.h).
-//   log.flush.scheduler.interval.ms: how often the broker should call log_manager::tick
-//     (the broker owns its timer; the value is just carried here).
+//   log.flush.scheduler.interval.ms: accepted (Kafka configs carry it) and not used: the
+//     broker checks the flush.ms policy at every tick (100 ms), so flush.ms works on its
+//     own, where Kafka would also need this interval set (its default is "never").
+//   log.retention.check.interval.ms (default 5 min): log_manager::tick applies retention
+//     at the first tick, then at this interval.
 //
 // Thread-safety: plain values.
 //
