@@ -194,21 +194,29 @@ TEST(background_worker, small_reads_that_likely_wait_for_the_device_are_deferred
   }
 }
 
+// A log of one 16 MiB segment holding 24 batches of 3 records of 70 KB (offsets 0-71),
+// whose large reads go around the page cache: what the read-ahead tests read.
+result<std::unique_ptr<partition_log>> read_ahead_log(const temp_dir& d) {
+  log_config cfg;
+  cfg.segment_bytes = 16 << 20;
+  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  if (!created.ok()) return created;
+  for (int i = 0; i < 24; ++i) {
+    auto b = make_batch(3, 1000, std::string(70000, char('a' + i % 26)));
+    if (auto r = (*created)->append(b, 1000); !r.ok()) return r.error();
+  }
+  return created;
+}
+
 // Read-ahead (what fetch does after a read that went to the device): the stretch after
 // what a read returned is read into the partition's read_ahead; a consumer's next planned
 // read, at the offset after, takes its bytes from there (the same bytes as read()), and so
 // on to the end of the segment; a read elsewhere does not take them.
 TEST(read_ahead, a_consumer_reading_on_takes_what_was_read_ahead) {
   temp_dir d;
-  log_config cfg;
-  cfg.segment_bytes = 16 << 20;
-  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  auto created = read_ahead_log(d);
   ASSERT_TRUE(created.ok());
   auto& log = **created;
-  for (int i = 0; i < 24; ++i) {
-    auto b = make_batch(3, 1000, std::string(70000, char('a' + i % 26)));
-    ASSERT_TRUE(log.append(b, 1000).ok());
-  }
   ASSERT_EQ(log.segment_count(), 1u);
   const std::int32_t max_bytes = 300000;
   auto flat = [](const read_result& r) {
@@ -270,15 +278,9 @@ TEST(read_ahead, a_consumer_reading_on_takes_what_was_read_ahead) {
 // from what was read ahead after that consumer's last one.
 TEST(read_ahead, two_consumers_at_different_places_keep_their_own) {
   temp_dir d;
-  log_config cfg;
-  cfg.segment_bytes = 16 << 20;
-  auto created = partition_log::create(d.path() / "t-0", "t", 0, cfg, nullptr);
+  auto created = read_ahead_log(d);
   ASSERT_TRUE(created.ok());
   auto& log = **created;
-  for (int i = 0; i < 24; ++i) {
-    auto b = make_batch(3, 1000, std::string(70000, char('a' + i % 26)));
-    ASSERT_TRUE(log.append(b, 1000).ok());
-  }
   const std::int32_t max_bytes = 150000;
   std::int64_t at[2] = {0, 36};
   const std::int64_t stop[2] = {36, 72};
