@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/protocol/header.h"
+#include "core/protocol/messages/create_topics.h"
 #include "core/protocol/wire.h"
 
 namespace eddy::test {
@@ -31,6 +32,15 @@ class raw_client {
   bool send(const Request& req, std::int16_t version, std::int32_t correlation_id) {
     protocol::request_header h{std::int16_t(Request::message_api_key), version, correlation_id, std::string("raw-test")};
     return send_bytes(protocol::encode_request_frame(h, req));
+  }
+
+  // CreateTopics (v4) of one topic with replication factor 1; the response, nullopt when
+  // none came back.
+  std::optional<protocol::create_topics_response> create_topic(const std::string& name, std::int32_t partitions = 1) {
+    protocol::create_topics_request ct;
+    ct.topics.push_back({name, partitions, 1, {}, {}});
+    ct.timeout_ms = 1000;
+    return call<protocol::create_topics_response>(ct, 4);
   }
 
   // Sends a request and decodes the response of the same API.

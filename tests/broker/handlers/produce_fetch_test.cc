@@ -68,10 +68,7 @@ class produce_fetch_test : public ::testing::Test {
   test::raw_client c_{port_of(broker_)};
 
   void SetUp() override {
-    protocol::create_topics_request ct;
-    ct.topics.push_back({"t", 1, 1, {}, {}});
-    ct.timeout_ms = 1000;
-    auto r = c_.call<protocol::create_topics_response>(ct, 4);
+    auto r = c_.create_topic("t");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->topics[0].error_code, 0);
   }
@@ -215,10 +212,7 @@ TEST(list_offsets_test, a_log_start_moving_during_a_lookup_by_time_gets_a_fresh_
   std::thread loop([&] { b.run(); });
   {
     test::raw_client c(b.bound_port());
-    protocol::create_topics_request ct;
-    ct.topics.push_back({"t", 1, 1, {}, {}});
-    ct.timeout_ms = 1000;
-    ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+    ASSERT_TRUE(c.create_topic("t"));
     // Offsets 0-3 at 1000-1003 ms, 4-7 at 5000-5003 ms.
     ASSERT_TRUE(c.call<protocol::produce_response>(produce_of("t", 0, make_batch(4, "a", 1000)), 7));
     ASSERT_TRUE(c.call<protocol::produce_response>(produce_of("t", 0, make_batch(4, "b", 5000)), 7));
@@ -274,10 +268,7 @@ TEST(list_offsets_test, a_log_start_moving_during_a_lookup_by_time_gets_a_fresh_
 TEST(read_ahead_test, a_consumer_catching_up_reads_everything_in_order) {
   embedded_broker b(embedded_broker_options{{}, "127.0.0.1:0", {{"message.max.bytes", "2000000"}}});
   test::raw_client c(port_of(b));
-  protocol::create_topics_request ct;
-  ct.topics.push_back({"old", 1, 1, {}, {}});
-  ct.timeout_ms = 1000;
-  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+  ASSERT_TRUE(c.create_topic("old"));
   // 24 batches of 200 records of 1 KB: about 4.8 MB, written before anyone reads (nothing
   // is cached, since the partition had no readers).
   const int batches = 24, per_batch = 200;

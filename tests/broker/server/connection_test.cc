@@ -86,10 +86,7 @@ TEST(connection_test, pipelined_requests_are_answered_in_order) {
   embedded_broker b;
   test::raw_client c(port_of(b));
   // Mix a long-poll fetch (waits up to 300 ms) with instant requests behind it.
-  protocol::create_topics_request ct;
-  ct.topics.push_back({"pipe", 1, 1, {}, {}});
-  ct.timeout_ms = 1000;
-  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+  ASSERT_TRUE(c.create_topic("pipe"));
   protocol::fetch_request f;
   f.max_wait_ms = 300;
   f.min_bytes = 1;
@@ -188,10 +185,7 @@ void expect_produced(test::raw_client& c, std::int32_t corr, std::int64_t base, 
 TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole) {
   embedded_broker b{embedded_broker_options{{}, "127.0.0.1:0", {{"message.max.bytes", "8388608"}}}};
   test::raw_client c(port_of(b));
-  protocol::create_topics_request ct;
-  ct.topics.push_back({"big", 1, 1, {}, {}});
-  ct.timeout_ms = 1000;
-  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+  ASSERT_TRUE(c.create_topic("big"));
 
   std::mt19937 rng(7);
   std::int64_t expected_records = 0;
@@ -268,10 +262,7 @@ TEST(connection_test, large_frames_arriving_in_pieces_of_any_size_are_read_whole
 TEST(connection_test, large_frames_split_in_two_on_a_wide_window_are_answered) {
   embedded_broker b{embedded_broker_options{{}, "127.0.0.1:0", {{"message.max.bytes", "8388608"}}}};
   test::raw_client c(port_of(b));
-  protocol::create_topics_request ct;
-  ct.topics.push_back({"wide", 1, 1, {}, {}});
-  ct.timeout_ms = 1000;
-  ASSERT_TRUE(c.call<protocol::create_topics_response>(ct, 4));
+  ASSERT_TRUE(c.create_topic("wide"));
   std::int32_t corr = 100;
   std::int64_t expected_base = 0;
   auto expect_answer = [&](std::int32_t want_corr, int records, const char* what) {
