@@ -28,10 +28,13 @@ LISTEN_RE = re.compile(r"eddy-broker listening on ([0-9.]+):(\d+)")
 
 
 class Broker:
-    """One eddy-broker process. Restartable on the same data directory."""
+    """One eddy-broker process. Restartable on the same data directory (and, with
+    keep_port, on the same port)."""
 
-    def __init__(self, binary, data_dir=None, settings=None, start_timeout=15.0):
+    def __init__(self, binary, data_dir=None, settings=None, start_timeout=15.0, wrap=None, keep_port=False):
         self.binary = binary
+        self.wrap = list(wrap or [])  # a command prefix that execs the broker (e.g. nsenter ...)
+        self.keep_port = keep_port
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="eddy-interop-")
         self.settings = dict(settings or {})
@@ -45,28 +48,42 @@ class Broker:
         return "127.0.0.1:%d" % self.port
 
     def start(self):
+        """Starts the broker. A restart with keep_port listens on the port of the first
+        start again (clients keep their address), retrying while the port is still taken
+        after a kill."""
         assert self.proc is None, "broker already running"
-        args = [self.binary, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir]
+        port = self.port if self.keep_port and self.port else 0
+        for attempt in range(50 if port else 1):
+            if attempt:
+                time.sleep(0.1)
+            if self._launch(port):
+                return self
+            self.kill()
+        raise RuntimeError("eddy-broker did not report its port; output:\n" + "\n".join(self.output[-40:]))
+
+    def _launch(self, port):
+        args = self.wrap + [self.binary, "--listen", "127.0.0.1:%d" % port, "--data-dir", self.data_dir]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k, v)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         found = threading.Event()
+        bound = [None]
 
         def pump(proc):
             for line in proc.stdout:
                 self.output.append(line.rstrip("\n"))
                 m = LISTEN_RE.search(line)
                 if m and not found.is_set():
-                    self.port = int(m.group(2))
+                    bound[0] = int(m.group(2))
                     found.set()
             found.set()  # EOF: unblock the waiter
 
         self._pump = threading.Thread(target=pump, args=(self.proc,), daemon=True)
         self._pump.start()
-        if not found.wait(self.start_timeout) or self.port is None:
-            self.kill()
-            raise RuntimeError("eddy-broker did not report its port; output:\n" + "\n".join(self.output))
-        return self
+        if not found.wait(self.start_timeout) or bound[0] is None:
+            return False
+        self.port = bound[0]
+        return True
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

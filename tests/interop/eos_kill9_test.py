@@ -19,48 +19,14 @@ same data directory and the same port, so the clients keep retrying the same add
 """
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_harness import LISTEN_RE, Broker, run_cases  # noqa: E402
+from broker_harness import Broker, run_cases  # noqa: E402
 
 KILLS = 3
-
-
-class FixedPortBroker(Broker):
-    """A Broker that, once started, restarts on the same port (clients keep their address)."""
-
-    def start(self):
-        assert self.proc is None, "broker already running"
-        listen = "127.0.0.1:%d" % (self.port or 0)
-        for attempt in range(50):  # the port may be briefly unavailable after a kill
-            args = [self.binary, "--listen", listen, "--data-dir", self.data_dir]
-            for k, v in self.settings.items():
-                args += ["--set", "%s=%s" % (k, v)]
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-            found = threading.Event()
-            port = [None]
-
-            def pump(proc):
-                for line in proc.stdout:
-                    self.output.append(line.rstrip("\n"))
-                    m = LISTEN_RE.search(line)
-                    if m and not found.is_set():
-                        port[0] = int(m.group(2))
-                        found.set()
-                found.set()
-
-            self._pump = threading.Thread(target=pump, args=(self.proc,), daemon=True)
-            self._pump.start()
-            if found.wait(self.start_timeout) and port[0] is not None:
-                self.port = port[0]
-                return self
-            self.kill()
-            time.sleep(0.1)
-        raise RuntimeError("eddy-broker did not start on %s; output:\n%s" % (listen, "\n".join(self.output[-20:])))
 
 
 def killer(b, kills, gap, done, log):
@@ -108,7 +74,7 @@ def read_committed_all(bootstrap, topic, partitions, isolation="read_committed",
 def case_idempotent(path):
     from confluent_kafka import Producer
 
-    b = FixedPortBroker(path, settings={"num.partitions": "2"})
+    b = Broker(path, settings={"num.partitions": "2"}, keep_port=True)
     try:
         b.start()
         acked = {0: [], 1: []}
@@ -186,7 +152,7 @@ def case_transactions(path):
     from confluent_kafka import KafkaException, Producer
 
     per_txn = 20
-    b = FixedPortBroker(path, settings={"num.partitions": "2"})
+    b = Broker(path, settings={"num.partitions": "2"}, keep_port=True)
     try:
         b.start()
 

@@ -733,11 +733,9 @@ def case_scale_out_zombie(env):
 
 
 def case_broker_kill9(env):
-    from eos_kill9_test import FixedPortBroker
-
     kills = 2
     seed, rng = seeded_rng()
-    b = FixedPortBroker(env.broker_path, settings=BROKER_SETTINGS)
+    b = Broker(env.broker_path, settings=BROKER_SETTINGS, keep_port=True)
     stop = threading.Event()
     app = out = None
     try:

@@ -1,0 +1,214 @@
+"""A full disk under a real client: nothing acknowledged is lost, nothing is duplicated.
+
+    disk_full_test.py --broker PATH CASE
+
+The broker's data directory is on a small tmpfs mounted in a private mount namespace
+(unshare --user --map-root-user --mount; a holder process keeps the namespace, each broker
+enters it with nsenter). Part of the tmpfs is taken by a ballast file that the test deletes
+to free space. Machines that do not allow unprivileged user namespaces skip the test
+(exit 77) and say so.
+
+  fill_restart  an idempotent confluent-kafka (librdkafka) producer with acks=all writes
+                numbered 1 KB records until the disk is full. The broker stays up and takes
+                the partition offline (KAFKA_STORAGE_ERROR, which the producer retries): it
+                answers Metadata and ListOffsets, a consumer reads back every acknowledged
+                record at its offset, and a topic created meanwhile on the full disk is
+                refused or works, never crashes the broker. Then space is freed and the broker is
+                restarted on the same directory and port: the producer's retries land, and
+                the partition holds every record exactly once, in order, each acknowledged
+                one at the offset it was acknowledged with.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from broker_harness import Broker, run_cases  # noqa: E402
+
+SKIP = 77  # CTest SKIP_RETURN_CODE
+
+
+class SmallDisk:
+    """A tmpfs of `size_mb` MiB seen only inside a mount namespace that a holder process keeps."""
+
+    def __init__(self, size_mb):
+        self.mount_point = tempfile.mkdtemp(prefix="eddy-disk-full-")
+        script = 'mount -t tmpfs -o size=%dm eddy-small "$0" && echo mounted && exec sleep 3600' % size_mb
+        self.holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script,
+                                        self.mount_point],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.holder.stdout.readline()
+        if line.strip() != "mounted":
+            rest = line + self.holder.stdout.read()
+            self.close()
+            print("SKIP: cannot mount a private tmpfs (unshare --user --mount): %s" % rest.strip())
+            sys.exit(SKIP)
+
+    def inside(self, *parts):
+        """A path as the broker (inside the namespace) sees it."""
+        return os.path.join(self.mount_point, *parts)
+
+    def outside(self, *parts):
+        """The same path as this process sees it (through the holder's root)."""
+        return "/proc/%d/root%s" % (self.holder.pid, self.inside(*parts))
+
+    def enter(self):
+        """Command prefix that runs a program inside the namespace (give it an absolute path:
+        entering the mount namespace moves to its root)."""
+        return ["nsenter", "-t", str(self.holder.pid), "--user", "--mount", "--preserve-credentials"]
+
+    def free_bytes(self):
+        st = os.statvfs(self.outside())
+        return st.f_bavail * st.f_frsize
+
+    def close(self):
+        if self.holder.poll() is None:
+            self.holder.kill()
+        self.holder.wait()
+        shutil.rmtree(self.mount_point, ignore_errors=True)
+
+
+def read_partition(bootstrap, topic, upto):
+    """(offset, value) of offsets [0, upto) of partition 0, read with a plain assigned consumer."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                     "fetch.wait.max.ms": 50, "auto.offset.reset": "error"})
+    try:
+        cons.assign([TopicPartition(topic, 0, 0)])
+        out = []
+        deadline = time.time() + 60
+        while len(out) < upto and time.time() < deadline:
+            for m in cons.consume(1000, 0.5):
+                if m.error():
+                    raise AssertionError("consumer: %s" % m.error())
+                out.append((m.offset(), m.value().decode()[:12]))
+        return out
+    finally:
+        cons.close()
+
+
+def watermarks(bootstrap, topic):
+    from confluent_kafka import Consumer, TopicPartition
+
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused"})
+    try:
+        return cons.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    finally:
+        cons.close()
+
+
+def value(i):
+    return "rec-%08d" % i
+
+
+def case_fill_restart(path):
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    disk = SmallDisk(32)
+    b = Broker(os.path.abspath(path), data_dir=disk.inside("data"), settings={"num.partitions": "1"}, wrap=disk.enter(),
+               keep_port=True)
+    try:
+        b.start()
+        with open(disk.outside("ballast"), "wb") as f:
+            f.write(b"\0" * (16 << 20))
+        total = 20000  # 1 KB each: more than the space left, less than the whole disk
+        acked, errors = [], []
+        lock = threading.Lock()
+
+        def on_delivery(err, msg):
+            with lock:
+                if err is None:
+                    acked.append((msg.offset(), msg.value().decode()[:12]))
+                else:
+                    errors.append(str(err))
+
+        prod = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True, "acks": "all",
+                         "linger.ms": 5, "batch.size": 262144, "message.timeout.ms": 120000})
+        pad = "x" * 1000
+        for i in range(total):
+            while True:
+                try:
+                    prod.produce("full", value=(value(i) + pad).encode(), partition=0, on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    prod.poll(0.01)
+            prod.poll(0)
+
+        # The disk fills: the broker says so, and acknowledgements stop.
+        deadline = time.time() + 60
+        while not any("is offline after a failed write" in line for line in b.output):
+            if time.time() > deadline:
+                raise AssertionError("no failed write after %d acks; free %d bytes; output:\n%s" % (
+                    len(acked), disk.free_bytes(), "\n".join(b.output)))
+            prod.poll(0.1)
+        settled, last = time.time(), -1
+        while time.time() - settled < 1.5:
+            prod.poll(0.1)
+            with lock:
+                if len(acked) != last:
+                    last, settled = len(acked), time.time()
+        if not b.alive():
+            raise AssertionError("broker died on a full disk:\n" + "\n".join(b.output))
+        with lock:
+            first_acked = sorted(acked)
+            if errors:
+                raise AssertionError("delivery errors while full (the producer should retry): %s" % errors[:3])
+        n = len(first_acked)
+        if n < 1000 or n >= total:
+            raise AssertionError("%d of %d acknowledged before the disk was full" % (n, total))
+        if first_acked != [(i, value(i)) for i in range(n)]:
+            raise AssertionError("acknowledged records are not offsets 0..%d in order" % (n - 1))
+
+        # Still answering: watermarks, reads of everything acknowledged, admin requests.
+        lo, hi = watermarks(b.bootstrap, "full")
+        if lo != 0 or hi != n:
+            raise AssertionError("watermarks %d..%d with %d acknowledged" % (lo, hi, n))
+        back = read_partition(b.bootstrap, "full", n)
+        if back != first_acked:
+            raise AssertionError("read %d records back while full, want the %d acknowledged" % (len(back), n))
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        fut = admin.create_topics([NewTopic("while-full", 1, 1)], operation_timeout=10)["while-full"]
+        try:
+            fut.result(15)
+            created = "created"
+        except Exception as e:  # the disk may or may not have room for its files
+            created = "refused (%s)" % e
+        if not b.alive():
+            raise AssertionError("broker died on CreateTopics with a full disk:\n" + "\n".join(b.output))
+
+        # Free space, restart on the same directory and port: the producer's retries land.
+        os.remove(disk.outside("ballast"))
+        b.stop()  # the offline partition cannot close cleanly; the next start recovers it
+        b.start()
+        left = prod.flush(60)
+        with lock:
+            if left or errors:
+                raise AssertionError("after restart: %d undelivered, %d acknowledged, errors %s; broker output:\n%s" % (
+                    left, len(acked), errors[:3], "\n".join(b.output[-30:])))
+            if len(acked) != total:
+                raise AssertionError("%d of %d acknowledged after restart" % (len(acked), total))
+            final = sorted(acked)
+        if final != [(i, value(i)) for i in range(total)]:
+            bad = next(x for x in zip(final, [(i, value(i)) for i in range(total)]) if x[0] != x[1])
+            raise AssertionError("acknowledged offsets after restart: first difference %r" % (bad,))
+        lo, hi = watermarks(b.bootstrap, "full")
+        stored = read_partition(b.bootstrap, "full", hi)
+        if (lo, hi) != (0, total) or stored != final:
+            raise AssertionError("after restart: watermarks %d..%d, %d records read, want %d exactly once" % (
+                lo, hi, len(stored), total))
+        print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space and "
+              "restarting; CreateTopics while full: %s" % (n, total, total, created))
+        b.stop()
+    finally:
+        b.kill()
+        disk.close()
+
+
+if __name__ == "__main__":
+    run_cases({"fill_restart": case_fill_restart})
