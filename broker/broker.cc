@@ -101,6 +101,10 @@ std::optional<std::string> broker::start() {
 
   eos_ = std::make_unique<exactly_once_services>(*this);
   if (auto err = eos_->open()) return *err;
+  // A partition that a failed write took offline comes back from disk (log.offline.retry.ms)
+  // with the producer state of what is on disk.
+  logs_->set_on_recovered(
+      [this](const std::string& topic, std::int32_t partition) { eos_->partition_reopened(topic, partition); });
 
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(config_.listen_host, ec);

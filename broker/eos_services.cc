@@ -253,24 +253,30 @@ struct exactly_once_services::impl : txn::txn_environment {
 
   std::optional<std::string> rebuild_producers() {
     auto snap = read_snapshot();
-    for (const auto& t : owner.logs().list_topics()) {
-      for (std::int32_t p = 0; p < t.partition_count; ++p) {
-        auto* log = owner.logs().partition(t.name, p);
-        if (log == nullptr) continue;
-        topic_partition tp{t.name, p};
-        txn::partition_producers pp;
-        std::int64_t from = log->log_start_offset();
-        auto s = snap.find(tp);
-        if (s != snap.end() && s->second.first <= log->log_end_offset() && s->second.first >= from) {
-          pp = std::move(s->second.second);
-          from = s->second.first;
-        }
-        // Headers only: the producer state needs nothing from the records.
-        auto r = log->for_each_batch_header(from, [&](const log::batch_info& b) { pp.replay(b); });
-        if (!r) return fmt::format("cannot replay {}-{} for producer state: {}", t.name, p, r.error().message);
-        if (!pp.entries().empty()) producers[tp] = std::move(pp);
-      }
+    for (const auto& t : owner.logs().list_topics())
+      for (std::int32_t p = 0; p < t.partition_count; ++p)
+        if (auto err = rebuild_partition(snap, {t.name, p})) return err;
+    return std::nullopt;
+  }
+
+  // One partition's producer state from the snapshot entry when it still fits the log
+  // (its offset within the log), else from the log start; then the log after it.
+  std::optional<std::string> rebuild_partition(
+      std::map<topic_partition, std::pair<std::int64_t, txn::partition_producers>>& snap, const topic_partition& tp) {
+    auto* log = owner.logs().partition(tp.first, tp.second);
+    producers.erase(tp);
+    if (log == nullptr) return std::nullopt;
+    txn::partition_producers pp;
+    std::int64_t from = log->log_start_offset();
+    auto s = snap.find(tp);
+    if (s != snap.end() && s->second.first <= log->log_end_offset() && s->second.first >= from) {
+      pp = std::move(s->second.second);
+      from = s->second.first;
     }
+    // Headers only: the producer state needs nothing from the records.
+    auto r = log->for_each_batch_header(from, [&](const log::batch_info& b) { pp.replay(b); });
+    if (!r) return fmt::format("cannot replay {}-{} for producer state: {}", tp.first, tp.second, r.error().message);
+    if (!pp.entries().empty()) producers[tp] = std::move(pp);
     return std::nullopt;
   }
 };
@@ -309,6 +315,14 @@ void exactly_once_services::tick(std::int64_t now_ms) {
     impl_->write_snapshot();
     impl_->last_snapshot_ms = now_ms;
   }
+}
+
+void exactly_once_services::partition_reopened(const std::string& topic, std::int32_t partition) {
+  // As at a start: the state in memory may count batches that were appended but never
+  // written (a retry of one must be appended again, not answered as a duplicate).
+  auto snap = impl_->read_snapshot();
+  if (auto err = impl_->rebuild_partition(snap, {topic, partition}))
+    std::fprintf(stderr, "eddy eos: %s; its producers start afresh\n", err->c_str());
 }
 
 void exactly_once_services::close() {

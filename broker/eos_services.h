@@ -78,6 +78,10 @@ struct exactly_once_services {
   void on_appended(const std::string& topic, std::int32_t partition, record::batch_header_view batch,
                    std::int64_t base_offset);
 
+  // A partition was reopened from disk after a failed write took it offline: rebuilds its
+  // producer state from the snapshot and the log, as at a start.
+  void partition_reopened(const std::string& topic, std::int32_t partition);
+
   // For the group and transaction handlers.
   group::group_coordinator& groups();
   txn::txn_coordinator& transactions();

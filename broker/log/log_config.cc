@@ -214,6 +214,7 @@ result<log_manager_options> log_manager_options::parse(const string_map& propert
   };
   if (auto r = int_prop("log.flush.scheduler.interval.ms", o.flush_scheduler_interval_ms, 1); !r) return r.error();
   if (auto r = int_prop("log.retention.check.interval.ms", o.retention_check_interval_ms, 1); !r) return r.error();
+  if (auto r = int_prop("log.offline.retry.ms", o.offline_retry_ms, -1); !r) return r.error();
   if (auto r = int_prop("log.cleaner.bytes.per.tick", o.cleaner_bytes_per_tick, 1); !r) return r.error();
   if (auto r = int_prop("log.tail.cache.bytes", o.tail_cache_bytes, 0); !r) return r.error();
   return o;

@@ -27,6 +27,10 @@
 //     own, where Kafka would also need this interval set (its default is "never").
 //   log.retention.check.interval.ms (default 5 min): log_manager::tick applies retention
 //     at the first tick, then at this interval.
+//   log.offline.retry.ms (default 5000, -1 = never): a partition that a failed write took
+//     offline (a full disk, say) is reopened from disk after this long, and again at twice
+//     the interval each time it fails again soon after (see log_manager::tick). Kafka has
+//     no such setting: it keeps a failed log directory offline until a restart (-1).
 //
 // Thread-safety: plain values.
 //
@@ -90,6 +94,7 @@ struct log_manager_options {
   bool write_behind = true;                  // log.write.behind
   std::int64_t flush_scheduler_interval_ms = never;  // log.flush.scheduler.interval.ms
   std::int64_t retention_check_interval_ms = 300000; // log.retention.check.interval.ms
+  std::int64_t offline_retry_ms = 5000;               // log.offline.retry.ms, -1 = never
   // Upper bound on bytes the cleaner rewrites per tick(), to keep the event loop responsive.
   std::int64_t cleaner_bytes_per_tick = 64LL * 1024 * 1024;
   // log.tail.cache.bytes (Eddy's own): memory for the newest batches of all partitions

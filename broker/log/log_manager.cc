@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -491,7 +492,50 @@ partition_log* log_manager::partition(std::string_view topic, std::int32_t p) {
   return it->second.partitions[std::size_t(p)].get();
 }
 
+void log_manager::recover_offline(std::int64_t now_ms) {
+  constexpr std::int64_t settled_ms = 60'000;  // online this long: forget earlier tries
+  constexpr int max_doublings = 6;
+  if (options_.offline_retry_ms < 0) return;
+  for (auto& [name, t] : topics_) {
+    for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+      auto& p = t.partitions[i];
+      const std::pair<std::string, std::int32_t> key{name, std::int32_t(i)};
+      auto it = offline_.find(key);
+      if (p->offline_reason().empty()) {
+        if (it != offline_.end() && now_ms - it->second.online_since_ms >= settled_ms) offline_.erase(it);
+        continue;
+      }
+      if (it == offline_.end()) it = offline_.emplace(key, offline_state{}).first;
+      offline_state& s = it->second;
+      auto delay = [&] { return options_.offline_retry_ms << std::min(s.tries, max_doublings); };
+      if (s.next_try_ms < 0) s.next_try_ms = now_ms + delay();
+      if (now_ms < s.next_try_ms) continue;
+      // A compaction pass of the old log in flight renames files in its folder: wait.
+      if (cleaner_ && cleaner_->busy()) continue;
+      ++s.tries;
+      (void)p->drain();  // its queued writes are skipped after the failure; let them finish
+      auto fresh = partition_log::open(partition_dir(name, std::int32_t(i)), name, std::int32_t(i), t.config,
+                                       flusher_.get(), /*clean=*/false);
+      if (!fresh) {
+        s.next_try_ms = now_ms + delay();
+        std::fprintf(stderr, "eddy log: %s-%zu is still offline: reopening it failed (%s); next try in %lld ms\n",
+                     name.c_str(), i, fresh.error().message.c_str(), static_cast<long long>(s.next_try_ms - now_ms));
+        continue;
+      }
+      attach_writer(**fresh);
+      p = std::move(*fresh);  // the offline log goes: its lifetime ends, its waiters were answered
+      s.next_try_ms = -1;
+      s.online_since_ms = now_ms;
+      std::fprintf(stderr, "eddy log: %s-%zu is back online: reopened from disk, log end offset %lld\n", name.c_str(),
+                   i, static_cast<long long>(p->log_end_offset()));
+      if (on_recovered_) on_recovered_(name, std::int32_t(i));
+      if (on_written_) on_written_();  // waiting fetches look again
+    }
+  }
+}
+
 void log_manager::tick(std::int64_t now_ms) {
+  recover_offline(now_ms);
   bool retention = last_retention_check_ms_ < 0 || now_ms - last_retention_check_ms_ >= options_.retention_check_interval_ms;
   if (retention) last_retention_check_ms_ = now_ms;
   for (auto& [name, t] : topics_)

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -120,7 +121,23 @@ class log_manager {
   // options.retention_check_interval_ms, as Kafka's log.retention.check.interval.ms), the
   // flush.ms/flush.messages policy, and a bounded amount of compaction
   // (options.cleaner_bytes_per_tick). Call it periodically from the event loop.
+  // It also brings back partitions that a failed write took offline: see set_on_recovered.
   void tick(std::int64_t now_ms);
+
+  // Offline partitions (a failed write, see partition_log.h: a full disk, say) are reopened
+  // from disk by tick() once options.offline_retry_ms has passed since tick() first saw them
+  // offline, exactly as a start after kill -9 opens them: the torn tail is truncated, the
+  // indexes are rebuilt, everything that was written stays. The reopened partition
+  // replaces the offline object (partition() returns the new one; the old one's lifetime
+  // ends). If the reopen fails, or the partition goes offline again within a minute of
+  // coming back, the next try waits twice as long as the last (up to 64 times the
+  // interval), so a disk that is still full costs a reopen every few minutes at most.
+  // Each try runs on the event loop: it reads the active segment, as recovery does.
+  // `recovered` runs after a partition came back (the broker rebuilds its producer state,
+  // which may hold batches that were never written).
+  void set_on_recovered(std::function<void(const std::string& topic, std::int32_t partition)> recovered) {
+    on_recovered_ = std::move(recovered);
+  }
 
   // Write-behind (log.write.behind, see write_behind.h): large appends are written by a
   // background thread. `post` runs a function on the event loop; `on_written` runs there
@@ -193,6 +210,15 @@ class log_manager {
   std::map<std::string, topic_state, std::less<>> topics_;
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
   std::int64_t last_retention_check_ms_ = -1;  // -1: none yet
+  // Offline partitions being brought back, and those that came back less than a minute ago.
+  struct offline_state {
+    int tries = 0;                  // reopens so far (successful or not)
+    std::int64_t next_try_ms = -1;  // -1: online, or not seen offline since it came back
+    std::int64_t online_since_ms = -1;
+  };
+  std::map<std::pair<std::string, std::int32_t>, offline_state> offline_;
+  std::function<void(const std::string&, std::int32_t)> on_recovered_;
+  void recover_offline(std::int64_t now_ms);
   // Declared last: destroyed (its thread joined, its result dropped) before the logs.
   std::unique_ptr<background_cleaner> cleaner_;
 };

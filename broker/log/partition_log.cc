@@ -138,8 +138,9 @@ void partition_log::on_write_done(std::uint64_t ticket, std::int64_t end_offset,
 }
 
 void partition_log::go_offline(const std::string& why) {
-  offline_ = fmt::format("{}-{} is offline after a failed write ({}); fix the disk and restart the broker", topic_,
-                         partition_, why);
+  offline_ = fmt::format("{}-{} is offline after a failed write ({}); once the disk is fixed the broker reopens it "
+                         "(every log.offline.retry.ms), or restart the broker",
+                         topic_, partition_, why);
   std::fprintf(stderr, "eddy log: %s\n", offline_.c_str());
   auto waiters = std::move(write_waiters_);
   write_waiters_.clear();

@@ -35,8 +35,9 @@
 // stop there, and a producer is answered once when_written() says its batch is written.
 // Rolling, closing and deleting wait for the queued writes (drain()). A failed deferred
 // write takes the partition offline, as Kafka takes a log directory offline: appends are
-// refused with KAFKA_STORAGE_ERROR and what was written stays readable; restarting the
-// broker recovers the log from disk (a torn tail is truncated).
+// refused with KAFKA_STORAGE_ERROR and what was written stays readable. The log_manager
+// later replaces the offline object with one reopened from disk (log.offline.retry.ms),
+// as a restart would (a torn tail is truncated).
 //
 // Reads: the newest batches of a partition that is being read are served from memory
 // (the tail cache, see tail_cache.h); the rest from the segments, large reads with

@@ -106,71 +106,81 @@ def value(i):
     return "rec-%08d" % i
 
 
-def case_fill_restart(path):
-    from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
+class Filled:
+    """A broker on a small disk and an idempotent producer that filled it (phase one of
+    each case), with everything checked that must hold while the disk is full."""
 
-    disk = SmallDisk(32)
-    b = Broker(os.path.abspath(path), data_dir=disk.inside("data"), settings={"num.partitions": "1"}, wrap=disk.enter(),
-               keep_port=True)
-    try:
-        b.start()
-        with open(disk.outside("ballast"), "wb") as f:
+    total = 20000  # 1 KB records: more than the space left, less than the whole disk
+
+    def __init__(self, path, settings):
+        from confluent_kafka import Producer
+
+        self.disk = SmallDisk(32)
+        self.b = Broker(os.path.abspath(path), data_dir=self.disk.inside("data"),
+                        settings=dict({"num.partitions": "1"}, **settings), wrap=self.disk.enter(), keep_port=True)
+        self.acked, self.errors = [], []
+        self.lock = threading.Lock()
+        self.b.start()
+        with open(self.disk.outside("ballast"), "wb") as f:
             f.write(b"\0" * (16 << 20))
-        total = 20000  # 1 KB each: more than the space left, less than the whole disk
-        acked, errors = [], []
-        lock = threading.Lock()
+        self.prod = Producer({"bootstrap.servers": self.b.bootstrap, "enable.idempotence": True, "acks": "all",
+                              "linger.ms": 5, "batch.size": 262144, "message.timeout.ms": 120000})
 
-        def on_delivery(err, msg):
-            with lock:
-                if err is None:
-                    acked.append((msg.offset(), msg.value().decode()[:12]))
-                else:
-                    errors.append(str(err))
+    def on_delivery(self, err, msg):
+        with self.lock:
+            if err is None:
+                self.acked.append((msg.offset(), msg.value().decode()[:12]))
+            else:
+                self.errors.append(str(err))
 
-        prod = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True, "acks": "all",
-                         "linger.ms": 5, "batch.size": 262144, "message.timeout.ms": 120000})
+    def fill(self):
+        b, prod = self.b, self.prod
         pad = "x" * 1000
-        for i in range(total):
+        for i in range(self.total):
             while True:
                 try:
-                    prod.produce("full", value=(value(i) + pad).encode(), partition=0, on_delivery=on_delivery)
+                    prod.produce("full", value=(value(i) + pad).encode(), partition=0, on_delivery=self.on_delivery)
                     break
                 except BufferError:
                     prod.poll(0.01)
             prod.poll(0)
-
         # The disk fills: the broker says so, and acknowledgements stop.
         deadline = time.time() + 60
         while not any("is offline after a failed write" in line for line in b.output):
             if time.time() > deadline:
                 raise AssertionError("no failed write after %d acks; free %d bytes; output:\n%s" % (
-                    len(acked), disk.free_bytes(), "\n".join(b.output)))
+                    len(self.acked), self.disk.free_bytes(), "\n".join(b.output)))
             prod.poll(0.1)
         settled, last = time.time(), -1
         while time.time() - settled < 1.5:
             prod.poll(0.1)
-            with lock:
-                if len(acked) != last:
-                    last, settled = len(acked), time.time()
+            with self.lock:
+                if len(self.acked) != last:
+                    last, settled = len(self.acked), time.time()
         if not b.alive():
             raise AssertionError("broker died on a full disk:\n" + "\n".join(b.output))
-        with lock:
-            first_acked = sorted(acked)
-            if errors:
-                raise AssertionError("delivery errors while full (the producer should retry): %s" % errors[:3])
+        with self.lock:
+            first_acked = sorted(self.acked)
+            if self.errors:
+                raise AssertionError("delivery errors while full (the producer should retry): %s" % self.errors[:3])
         n = len(first_acked)
-        if n < 1000 or n >= total:
-            raise AssertionError("%d of %d acknowledged before the disk was full" % (n, total))
+        if n < 1000 or n >= self.total:
+            raise AssertionError("%d of %d acknowledged before the disk was full" % (n, self.total))
         if first_acked != [(i, value(i)) for i in range(n)]:
             raise AssertionError("acknowledged records are not offsets 0..%d in order" % (n - 1))
+        self.first_acked = n
+        return n
 
-        # Still answering: watermarks, reads of everything acknowledged, admin requests.
+    def check_still_serving(self):
+        """While full: watermarks, reads of everything acknowledged, admin requests."""
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        b, n = self.b, self.first_acked
         lo, hi = watermarks(b.bootstrap, "full")
         if lo != 0 or hi != n:
             raise AssertionError("watermarks %d..%d with %d acknowledged" % (lo, hi, n))
         back = read_partition(b.bootstrap, "full", n)
-        if back != first_acked:
+        if back != [(i, value(i)) for i in range(n)]:
             raise AssertionError("read %d records back while full, want the %d acknowledged" % (len(back), n))
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
         fut = admin.create_topics([NewTopic("while-full", 1, 1)], operation_timeout=10)["while-full"]
@@ -181,34 +191,73 @@ def case_fill_restart(path):
             created = "refused (%s)" % e
         if not b.alive():
             raise AssertionError("broker died on CreateTopics with a full disk:\n" + "\n".join(b.output))
+        return created
 
-        # Free space, restart on the same directory and port: the producer's retries land.
-        os.remove(disk.outside("ballast"))
-        b.stop()  # the offline partition cannot close cleanly; the next start recovers it
-        b.start()
-        left = prod.flush(60)
-        with lock:
-            if left or errors:
-                raise AssertionError("after restart: %d undelivered, %d acknowledged, errors %s; broker output:\n%s" % (
-                    left, len(acked), errors[:3], "\n".join(b.output[-30:])))
-            if len(acked) != total:
-                raise AssertionError("%d of %d acknowledged after restart" % (len(acked), total))
-            final = sorted(acked)
-        if final != [(i, value(i)) for i in range(total)]:
-            bad = next(x for x in zip(final, [(i, value(i)) for i in range(total)]) if x[0] != x[1])
-            raise AssertionError("acknowledged offsets after restart: first difference %r" % (bad,))
+    def free_space(self):
+        os.remove(self.disk.outside("ballast"))
+
+    def check_all_delivered_once(self):
+        """Every record acknowledged exactly once, in order, at offsets 0..total-1."""
+        b, total = self.b, self.total
+        left = self.prod.flush(60)
+        with self.lock:
+            if left or self.errors:
+                raise AssertionError("%d undelivered, %d acknowledged, errors %s; broker output:\n%s" % (
+                    left, len(self.acked), self.errors[:3], "\n".join(b.output[-30:])))
+            final = sorted(self.acked)
+        want = [(i, value(i)) for i in range(total)]
+        if final != want:
+            bad = next((x for x in zip(final, want) if x[0] != x[1]), (len(final), total))
+            raise AssertionError("acknowledged offsets: first difference %r" % (bad,))
         lo, hi = watermarks(b.bootstrap, "full")
         stored = read_partition(b.bootstrap, "full", hi)
-        if (lo, hi) != (0, total) or stored != final:
-            raise AssertionError("after restart: watermarks %d..%d, %d records read, want %d exactly once" % (
+        if (lo, hi) != (0, total) or stored != want:
+            raise AssertionError("watermarks %d..%d, %d records read, want %d exactly once" % (
                 lo, hi, len(stored), total))
+
+    def close(self):
+        self.b.kill()
+        self.disk.close()
+
+
+def case_fill_restart(path):
+    f = Filled(path, {"log.offline.retry.ms": "-1"})  # offline until a restart, as Kafka
+    try:
+        n = f.fill()
+        created = f.check_still_serving()
+        time.sleep(1)
+        if not any("is offline" in line for line in f.b.output) or any("back online" in line for line in f.b.output):
+            raise AssertionError("log.offline.retry.ms=-1 must keep the partition offline")
+        f.free_space()
+        f.b.stop()  # the offline partition cannot close cleanly; the next start recovers it
+        f.b.start()
+        f.check_all_delivered_once()
         print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space and "
-              "restarting; CreateTopics while full: %s" % (n, total, total, created))
-        b.stop()
+              "restarting; CreateTopics while full: %s" % (n, f.total, f.total, created))
+        f.b.stop()
     finally:
-        b.kill()
-        disk.close()
+        f.close()
+
+
+def case_fill_recover(path):
+    f = Filled(path, {"log.offline.retry.ms": "1000"})
+    try:
+        n = f.fill()
+        created = f.check_still_serving()
+        f.free_space()
+        deadline = time.time() + 30
+        while not any("is back online" in line for line in f.b.output):
+            if time.time() > deadline:
+                raise AssertionError("partition not back online 30 s after freeing space:\n" + "\n".join(f.b.output))
+            f.prod.poll(0.1)
+        f.check_all_delivered_once()
+        retries = sum("still offline" in line or "is back online" in line for line in f.b.output)
+        print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space, without "
+              "a restart (%d reopen attempts); CreateTopics while full: %s" % (n, f.total, f.total, retries, created))
+        f.b.stop()
+    finally:
+        f.close()
 
 
 if __name__ == "__main__":
-    run_cases({"fill_restart": case_fill_restart})
+    run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover})

@@ -1,7 +1,9 @@
 #include "broker/log/log_manager.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -14,6 +16,7 @@ namespace {
 
 using protocol::error_code;
 using testing::make_batch;
+using testing::read_values;
 using testing::fake_loop;
 using testing::temp_dir;
 
@@ -343,6 +346,90 @@ TEST(log_manager, tick_applies_retention) {
   EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 0);
   lm->tick(11'500);
   EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 10);
+}
+
+// A full disk, simulated with the file size limit (as in write_behind_test): a failed
+// deferred write takes the partition offline; tick() reopens it from disk once
+// offline_retry_ms has passed, as a restart would, and waits twice as long when it fails
+// again within a minute of coming back; a minute online resets the interval.
+TEST(log_manager, reopens_an_offline_partition_from_disk_and_backs_off) {
+  temp_dir d;
+  fake_loop loop;
+  log_manager_options o;
+  o.offline_retry_ms = 1000;
+  auto lm = open_ok(d.path(), o);
+  lm->enable_write_behind(loop.post(), [] {});
+  std::vector<std::string> recovered;
+  lm->set_on_recovered([&](const std::string& t, std::int32_t p) { recovered.push_back(t + "-" + std::to_string(p)); });
+  ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
+  auto log = [&] { return lm->partition("a", 0); };
+  // Large batches, so that their writes are deferred (the produce handler's way).
+  auto append = [&](char c) {
+    auto owned = std::make_shared<std::vector<std::uint8_t>>(make_batch(1, 1000, std::string(300'000, c)));
+    auto r = log()->append(*owned, 1000, owned);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  };
+  auto file = d.path() / "a-0" / "00000000000000000000.log";
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  auto limit = [&](bool on) {
+    struct rlimit lim = old;
+    if (on) lim.rlim_cur = testing::file_size(file) + 8192;  // the next large write cannot fit
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  };
+  auto fail_a_write = [&](char c) {
+    limit(true);
+    append(c);
+    EXPECT_FALSE(log()->drain().ok());
+    limit(false);
+    ASSERT_FALSE(log()->offline_reason().empty());
+  };
+
+  append('a');
+  ASSERT_TRUE(log()->drain().ok());
+  fail_a_write('x');
+  const partition_log* offline = log();
+  lm->tick(10'000);  // first seen offline: the first try is due at 11'000
+  lm->tick(10'999);
+  EXPECT_EQ(log(), offline);
+  EXPECT_TRUE(recovered.empty());
+  lm->tick(11'000);
+  ASSERT_TRUE(log()->offline_reason().empty()) << "reopened from disk";
+  EXPECT_EQ(recovered, std::vector<std::string>{"a-0"});
+  EXPECT_EQ(log()->log_end_offset(), 1) << "the batch whose write failed is gone";
+  EXPECT_EQ(read_values(*log()), std::vector<std::string>{std::string(300'000, 'a')});
+  append('b');  // the reopened log appends after the truncated tail
+  ASSERT_TRUE(log()->drain().ok());
+
+  fail_a_write('y');  // again, soon after coming back: the next try waits 2000 ms
+  lm->tick(12'000);
+  lm->tick(13'999);
+  EXPECT_FALSE(log()->offline_reason().empty());
+  lm->tick(14'000);
+  ASSERT_TRUE(log()->offline_reason().empty());
+  EXPECT_EQ(recovered.size(), 2u);
+  append('c');
+  ASSERT_TRUE(log()->drain().ok());
+  const std::string a(300'000, 'a'), b(300'000, 'b'), c(300'000, 'c');
+  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{a, b, c}));
+
+  lm->tick(74'000);  // a minute online: the interval is back to 1000 ms
+  fail_a_write('z');
+  lm->tick(75'000);
+  lm->tick(76'000);
+  EXPECT_TRUE(log()->offline_reason().empty());
+  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{a, b, c}));
+  std::signal(SIGXFSZ, old_handler);
+}
+
+// log.offline.retry.ms=-1: offline until a restart, as Kafka keeps a failed log directory.
+TEST(log_manager, an_offline_retry_of_minus_one_leaves_offline_partitions_alone) {
+  auto o = log_manager_options::parse({{"log.offline.retry.ms", "-1"}});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->offline_retry_ms, -1);
+  EXPECT_FALSE(log_manager_options::parse({{"log.offline.retry.ms", "-2"}}).ok());
+  EXPECT_EQ(log_manager_options{}.offline_retry_ms, 5000);
 }
 
 }  // namespace
