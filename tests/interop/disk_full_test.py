@@ -12,11 +12,16 @@ to free space. Machines that do not allow unprivileged user namespaces skip the 
                 numbered 1 KB records until the disk is full. The broker stays up and takes
                 the partition offline (KAFKA_STORAGE_ERROR, which the producer retries): it
                 answers Metadata and ListOffsets, a consumer reads back every acknowledged
-                record at its offset, and a topic created meanwhile on the full disk is
-                refused or works, never crashes the broker. Then space is freed and the broker is
-                restarted on the same directory and port: the producer's retries land, and
-                the partition holds every record exactly once, in order, each acknowledged
-                one at the offset it was acknowledged with.
+                record at its offset, and CreateTopics on the full disk gets an error
+                answer (or works), never a crash. With log.offline.retry.ms=-1 the partition
+                stays offline, as Kafka keeps it; space is freed and the broker restarted
+                on the same directory and port: the producer's retries land, and the
+                partition holds every record exactly once, in order, each acknowledged one
+                at the offset it was acknowledged with.
+  fill_recover  the same, without the restart (log.offline.retry.ms=1000): once space is
+                freed the broker reopens the partition from disk by itself (a try while
+                the disk is still full puts it back offline, and the next waits longer),
+                and the producer's retries land exactly once.
 """
 import os
 import shutil
