@@ -22,6 +22,10 @@ to free space. Machines that do not allow unprivileged user namespaces skip the 
                 freed the broker reopens the partition from disk by itself (a try while
                 the disk is still full puts it back offline, and the next waits longer),
                 and the producer's retries land exactly once.
+  txn_fill_recover  a transactional producer commits transactions of 200 records while the
+                disk fills and, 1.5 s after the partition went offline, is freed: every
+                transaction whose commit returned is visible to read_committed exactly
+                once and whole, an aborted one not at all.
 """
 import os
 import shutil
@@ -33,6 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from broker_harness import Broker, run_cases  # noqa: E402
+from eos_kill9_test import read_committed_all  # noqa: E402
 
 SKIP = 77  # CTest SKIP_RETURN_CODE
 
@@ -117,7 +122,7 @@ class Filled:
 
     total = 20000  # 1 KB records: more than the space left, less than the whole disk
 
-    def __init__(self, path, settings):
+    def __init__(self, path, settings, producer=None):
         from confluent_kafka import Producer
 
         self.disk = SmallDisk(32)
@@ -128,8 +133,9 @@ class Filled:
         self.b.start()
         with open(self.disk.outside("ballast"), "wb") as f:
             f.write(b"\0" * (16 << 20))
-        self.prod = Producer({"bootstrap.servers": self.b.bootstrap, "enable.idempotence": True, "acks": "all",
-                              "linger.ms": 5, "batch.size": 262144, "message.timeout.ms": 120000})
+        self.prod = Producer(dict({"bootstrap.servers": self.b.bootstrap, "linger.ms": 5, "batch.size": 262144},
+                                  **(producer or {"enable.idempotence": True, "acks": "all",
+                                                  "message.timeout.ms": 120000})))
 
     def on_delivery(self, err, msg):
         with self.lock:
@@ -264,5 +270,86 @@ def case_fill_recover(path):
         f.close()
 
 
+def case_txn_fill_recover(path):
+    from confluent_kafka import KafkaException
+
+    per_txn, txns = 200, 100  # 1 KB records: 20 MB, more than the 16 MiB left
+    f = Filled(path, {"log.offline.retry.ms": "1000"},
+               producer={"transactional.id": "full-tx", "transaction.timeout.ms": 60000,
+                         "message.timeout.ms": 60000})
+    try:
+        prod = f.prod
+        prod.init_transactions(15)
+        freed = threading.Event()
+
+        def free_when_full():
+            deadline = time.time() + 60
+            while not any("is offline after a failed write" in line for line in f.b.output):
+                if time.time() > deadline:
+                    return
+                time.sleep(0.05)
+            time.sleep(1.5)  # some commits run into the offline partition meanwhile
+            f.free_space()
+            freed.set()
+
+        freer = threading.Thread(target=free_when_full)
+        freer.start()
+        outcome = {}  # txn -> "committed" | "aborted"
+        commit_retries = 0
+        pad = "x" * 1000
+        for t in range(txns):
+            prod.begin_transaction()
+            for i in range(per_txn):
+                while True:
+                    try:
+                        prod.produce("txfull", value=("%d-%d-" % (t, i) + pad).encode(), partition=0)
+                        break
+                    except BufferError:
+                        prod.poll(0.01)
+            deadline = time.time() + 90
+            while True:
+                try:
+                    prod.commit_transaction(10)
+                    outcome[t] = "committed"
+                    break
+                except KafkaException as e:
+                    err = e.args[0]
+                    if err.retriable() and time.time() < deadline:
+                        commit_retries += 1
+                        continue
+                    if err.txn_requires_abort():
+                        prod.abort_transaction(30)
+                        outcome[t] = "aborted"
+                        break
+                    raise
+        freer.join()
+        if not freed.is_set():
+            raise AssertionError("the disk never filled:\n" + "\n".join(f.b.output))
+        if not any("is back online" in line for line in f.b.output):
+            raise AssertionError("the partition never came back:\n" + "\n".join(f.b.output))
+        stored = read_committed_all(f.b.bootstrap, "txfull", [0], timeout=60)[0]
+        seen = {}
+        for _, v in stored:
+            t, i = map(int, v.split("-")[:2])
+            seen.setdefault(t, []).append(i)
+        for t, st in outcome.items():
+            got = seen.get(t, [])
+            if st == "committed" and got != list(range(per_txn)):
+                raise AssertionError("committed transaction %d: %d records visible (want %d once, in order)" % (
+                    t, len(got), per_txn))
+            if st == "aborted" and got:
+                raise AssertionError("aborted transaction %d: %d records visible" % (t, len(got)))
+        committed = sum(st == "committed" for st in outcome.values())
+        if committed < txns // 2:
+            raise AssertionError("only %d of %d transactions committed: %r" % (committed, txns, outcome))
+        print("%d of %d transactions committed (%d aborted, %d commit retries), each visible exactly once to "
+              "read_committed; the partition went offline on the full disk and came back by itself" % (
+                  committed, txns, txns - committed, commit_retries))
+        f.b.stop()
+    finally:
+        f.close()
+
+
 if __name__ == "__main__":
-    run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover})
+    run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover,
+               "txn_fill_recover": case_txn_fill_recover})
