@@ -107,6 +107,9 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  // Under a file size limit (ulimit -f) a write past it fails with EFBIG, which takes that
+  // partition offline, instead of SIGXFSZ killing the broker (the JVM ignores it too).
+  std::signal(SIGXFSZ, SIG_IGN);
   fmt::print("eddy-broker listening on {}:{} (advertised {}:{}), data in {}\n", cfg.listen_host, b.bound_port(),
              b.advertised_host(), b.advertised_port(), cfg.data_dir);
   std::fflush(stdout);

@@ -26,6 +26,10 @@ to free space. Machines that do not allow unprivileged user namespaces skip the 
                 disk fills and, 1.5 s after the partition went offline, is freed: every
                 transaction whose commit returned is visible to read_committed exactly
                 once and whole, an aborted one not at all.
+  file_size_limit  no namespace: the broker runs under a 4 MiB file size limit (prlimit
+                --fsize). The write past it fails with EFBIG (the broker ignores SIGXFSZ,
+                which would kill it); the partition goes offline, the broker stays up, the
+                producer gets errors for the rest, and every acknowledged record reads back.
 """
 import os
 import shutil
@@ -350,6 +354,50 @@ def case_txn_fill_recover(path):
         f.close()
 
 
+def case_file_size_limit(path):
+    from confluent_kafka import Producer
+
+    limit = 4 << 20
+    b = Broker(path, settings={"num.partitions": "1", "log.offline.retry.ms": "-1"},
+               wrap=["prlimit", "--fsize=%d" % limit, "--"])
+    try:
+        b.start()
+        acked, errors = [], []
+
+        def on_delivery(err, msg):
+            (errors if err else acked).append(err or (msg.offset(), msg.value().decode()[:12]))
+
+        prod = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5, "batch.size": 262144,
+                         "message.timeout.ms": 5000})
+        total = 8000  # 1 KB records: twice the limit
+        for i in range(total):
+            while True:
+                try:
+                    prod.produce("limited", value=(value(i) + "x" * 1000).encode(), partition=0,
+                                 on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    prod.poll(0.01)
+            prod.poll(0)
+        prod.flush(30)
+        if not b.alive():
+            raise AssertionError("the broker died at the file size limit:\n" + "\n".join(b.output))
+        if not any("File too large" in line and "is offline" in line for line in b.output):
+            raise AssertionError("no failed write reported:\n" + "\n".join(b.output))
+        n = len(acked)
+        if not 1000 <= n < total or len(errors) != total - n:
+            raise AssertionError("%d acknowledged, %d failed of %d" % (n, len(errors), total))
+        if sorted(acked) != [(i, value(i)) for i in range(n)]:
+            raise AssertionError("acknowledged records are not offsets 0..%d in order" % (n - 1))
+        if watermarks(b.bootstrap, "limited") != (0, n) or read_partition(b.bootstrap, "limited", n) != sorted(acked):
+            raise AssertionError("the %d acknowledged records do not read back" % n)
+        print("file size limit %d bytes: %d of %d acknowledged and readable, the rest failed (%s); broker up" % (
+            limit, n, total, errors[0]))
+        b.stop()
+    finally:
+        b.cleanup()
+
+
 if __name__ == "__main__":
     run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover,
-               "txn_fill_recover": case_txn_fill_recover})
+               "txn_fill_recover": case_txn_fill_recover, "file_size_limit": case_file_size_limit})
