@@ -496,6 +496,7 @@ void log_manager::recover_offline(std::int64_t now_ms) {
   constexpr std::int64_t settled_ms = 60'000;  // online this long: forget earlier tries
   constexpr int max_doublings = 6;
   if (options_.offline_retry_ms < 0) return;
+  std::erase_if(offline_, [this](const auto& e) { return partition(e.first.first, e.first.second) == nullptr; });
   for (auto& [name, t] : topics_) {
     for (std::size_t i = 0; i < t.partitions.size(); ++i) {
       auto& p = t.partitions[i];
