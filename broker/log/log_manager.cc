@@ -260,6 +260,9 @@ result<log_config> log_manager::check_new_topic(std::string_view name, std::int3
   if (topics_.count(name)) return make_error(error_code::topic_already_exists, fmt::format("topic '{}' already exists", name));
   if (creating_.count(name))
     return make_error(error_code::leader_not_available, fmt::format("topic '{}' is being created", name));
+  if (auto r = removal_pending_.lower_bound({std::string(name), 0}); r != removal_pending_.end() && r->first == name)
+    return make_error(error_code::leader_not_available,
+                      fmt::format("topic '{}' is still being deleted (a partition is being reopened); retry", name));
   if (partitions < 1)
     return make_error(error_code::invalid_partitions, fmt::format("number of partitions must be at least 1, got {}", partitions));
   if (partitions > 100000)
@@ -363,6 +366,10 @@ result<void> log_manager::delete_topic(std::string_view name) {
   t.partitions.clear();  // descriptors close when the flusher lets go of them
   std::error_code ec;
   for (std::size_t p = 0; p < n; ++p) {
+    if (reopening(name, std::int32_t(p))) {
+      removal_pending_.insert({std::string(name), std::int32_t(p)});  // finish_reopen removes it
+      continue;
+    }
     fs::remove_all(partition_dir(name, std::int32_t(p)), ec);
     if (ec)
       std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
@@ -492,15 +499,18 @@ partition_log* log_manager::partition(std::string_view topic, std::int32_t p) {
   return it->second.partitions[std::size_t(p)].get();
 }
 
+namespace {
+constexpr int max_retry_doublings = 6;
+}
+
 void log_manager::recover_offline(std::int64_t now_ms) {
   constexpr std::int64_t settled_ms = 60'000;  // online this long: forget earlier tries
-  constexpr int max_doublings = 6;
   if (options_.offline_retry_ms < 0) return;
   std::erase_if(offline_, [this](const auto& e) { return partition(e.first.first, e.first.second) == nullptr; });
   for (auto& [name, t] : topics_) {
     for (std::size_t i = 0; i < t.partitions.size(); ++i) {
       auto& p = t.partitions[i];
-      const std::pair<std::string, std::int32_t> key{name, std::int32_t(i)};
+      const partition_key key{name, std::int32_t(i)};
       auto it = offline_.find(key);
       if (p->offline_reason().empty()) {
         if (it != offline_.end() && now_ms - it->second.online_since_ms >= settled_ms) offline_.erase(it);
@@ -508,40 +518,85 @@ void log_manager::recover_offline(std::int64_t now_ms) {
       }
       if (it == offline_.end()) it = offline_.emplace(key, offline_state{}).first;
       offline_state& s = it->second;
-      auto delay = [&] { return options_.offline_retry_ms << std::min(s.tries, max_doublings); };
-      if (s.next_try_ms < 0) s.next_try_ms = now_ms + delay();
+      if (s.reopening) continue;
+      if (s.next_try_ms < 0) s.next_try_ms = now_ms + (options_.offline_retry_ms << std::min(s.tries, max_retry_doublings));
       if (now_ms < s.next_try_ms) continue;
       // A compaction pass of the old log in flight renames files in its folder: wait.
       if (cleaner_ && cleaner_->busy()) continue;
       ++s.tries;
       (void)p->drain();  // its queued writes are skipped after the failure; let them finish
-      auto fresh = partition_log::open(partition_dir(name, std::int32_t(i)), name, std::int32_t(i), t.config,
-                                       flusher_.get(), /*clean=*/false);
-      if (!fresh) {
-        s.next_try_ms = now_ms + delay();
-        std::fprintf(stderr, "eddy log: %s-%zu is still offline: reopening it failed (%s); next try in %lld ms\n",
-                     name.c_str(), i, fresh.error().message.c_str(), static_cast<long long>(s.next_try_ms - now_ms));
+      auto dir = partition_dir(name, std::int32_t(i));
+      if (!admin_) {
+        finish_reopen(key, p.get(), partition_log::open(dir, name, key.second, t.config, flusher_.get(), false));
         continue;
       }
-      attach_writer(**fresh);
-      p = std::move(*fresh);  // the offline log goes: its lifetime ends, its waiters were answered
-      s.next_try_ms = -1;
-      s.online_since_ms = now_ms;
-      std::fprintf(stderr, "eddy log: %s-%zu is back online: reopened from disk, log end offset %lld\n", name.c_str(),
-                   i, static_cast<long long>(p->log_end_offset()));
-      if (on_recovered_) on_recovered_(name, std::int32_t(i));
-      if (on_written_) on_written_();  // waiting fetches look again
+      // The open reads (and validates) the segments since the last roll: on the admin
+      // thread, while the old log keeps serving reads. Meanwhile tick() leaves the old log's
+      // files alone (no retention, no compaction), and delete_topic leaves its folder.
+      s.reopening = true;
+      admin_->submit([this, key, old = p.get(), dir, cfg = t.config, f = flusher_.get()]() -> std::function<void()> {
+        auto fresh = std::make_shared<result<std::unique_ptr<partition_log>>>(
+            partition_log::open(dir, key.first, key.second, cfg, f, /*clean=*/false));
+        return [this, key, old, fresh] { finish_reopen(key, old, std::move(*fresh)); };
+      });
     }
   }
 }
 
+bool log_manager::reopening(std::string_view topic, std::int32_t partition) const {
+  if (offline_.empty()) return false;
+  auto it = offline_.find({std::string(topic), partition});
+  return it != offline_.end() && it->second.reopening;
+}
+
+void log_manager::finish_reopen(const partition_key& key, const partition_log* old,
+                                result<std::unique_ptr<partition_log>> fresh) {
+  const auto& [name, i] = key;
+  auto state = offline_.find(key);
+  if (state != offline_.end()) state->second.reopening = false;
+  if (removal_pending_.erase(key)) {
+    // Deleted meanwhile: its folder goes now that nothing works in it.
+    if (fresh) fresh->reset();  // closes the new log's files
+    std::error_code ec;
+    fs::remove_all(partition_dir(name, i), ec);
+    if (ec)
+      std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
+                   partition_dir(name, i).string().c_str(), ec.message().c_str());
+    (void)sync_directory(dir_);
+    return;
+  }
+  auto t = topics_.find(name);
+  if (t == topics_.end() || i >= std::int32_t(t->second.partitions.size()) ||
+      t->second.partitions[std::size_t(i)].get() != old || state == offline_.end())
+    return;
+  offline_state& s = state->second;
+  if (!fresh) {
+    s.next_try_ms = last_tick_ms_ + (options_.offline_retry_ms << std::min(s.tries, max_retry_doublings));
+    std::fprintf(stderr, "eddy log: %s-%d is still offline: reopening it failed (%s); next try in %lld ms\n",
+                 name.c_str(), i, fresh.error().message.c_str(),
+                 static_cast<long long>(s.next_try_ms - last_tick_ms_));
+    return;
+  }
+  auto& slot = t->second.partitions[std::size_t(i)];
+  (*fresh)->set_config(t->second.config);  // AlterConfigs may have run meanwhile
+  attach_writer(**fresh);
+  slot = std::move(*fresh);  // the offline log goes: its lifetime ends, its waiters were answered
+  s.next_try_ms = -1;
+  s.online_since_ms = last_tick_ms_;
+  std::fprintf(stderr, "eddy log: %s-%d is back online: reopened from disk, log end offset %lld\n", name.c_str(), i,
+               static_cast<long long>(slot->log_end_offset()));
+  if (on_recovered_) on_recovered_(name, i);
+  if (on_written_) on_written_();  // waiting fetches look again
+}
+
 void log_manager::tick(std::int64_t now_ms) {
+  last_tick_ms_ = now_ms;
   recover_offline(now_ms);
   bool retention = last_retention_check_ms_ < 0 || now_ms - last_retention_check_ms_ >= options_.retention_check_interval_ms;
   if (retention) last_retention_check_ms_ = now_ms;
   for (auto& [name, t] : topics_)
     for (auto& p : t.partitions)
-      if (auto r = p->tick(now_ms, retention); !r)
+      if (auto r = p->tick(now_ms, retention && !reopening(name, p->partition())); !r)
         std::fprintf(stderr, "eddy log: %s-%d: %s\n", name.c_str(), p->partition(), r.error().message.c_str());
   // Compaction: at most one partition per tick, round robin, bounded by a byte budget;
   // with the background cleaner, only while no pass is in flight.
@@ -549,7 +604,8 @@ void log_manager::tick(std::int64_t now_ms) {
   std::vector<partition_log*> compacted;
   for (auto& [name, t] : topics_)
     if (t.config.cleanup_compact)
-      for (auto& p : t.partitions) compacted.push_back(p.get());
+      for (auto& p : t.partitions)
+        if (!reopening(name, p->partition())) compacted.push_back(p.get());
   for (std::size_t i = 0; i < compacted.size(); ++i) {
     partition_log* p = compacted[(cleaner_cursor_ + i) % compacted.size()];
     if (!needs_cleaning(*p, now_ms)) continue;

@@ -132,7 +132,11 @@ class log_manager {
   // ends). If the reopen fails, or the partition goes offline again within a minute of
   // coming back, the next try waits twice as long as the last (up to 64 times the
   // interval), so a disk that is still full costs a reopen every few minutes at most.
-  // Each try runs on the event loop: it reads the active segment, as recovery does.
+  // The reopen reads and validates the segments since the last roll, as recovery does; on
+  // the admin thread when there is one (enable_background_admin), while the old log keeps
+  // serving reads: meanwhile tick() applies no retention or compaction to it, and a
+  // delete_topic removes its folder only once the reopen is done (creating the name again
+  // answers leader_not_available until then).
   // `recovered` runs after a partition came back (the broker rebuilds its producer state,
   // which may hold batches that were never written).
   void set_on_recovered(std::function<void(const std::string& topic, std::int32_t partition)> recovered) {
@@ -211,14 +215,23 @@ class log_manager {
   std::size_t cleaner_cursor_ = 0;  // round-robin position over compacted partitions
   std::int64_t last_retention_check_ms_ = -1;  // -1: none yet
   // Offline partitions being brought back, and those that came back less than a minute ago.
+  using partition_key = std::pair<std::string, std::int32_t>;
   struct offline_state {
     int tries = 0;                  // reopens so far (successful or not)
     std::int64_t next_try_ms = -1;  // -1: online, or not seen offline since it came back
     std::int64_t online_since_ms = -1;
+    bool reopening = false;  // the admin thread is opening it
   };
-  std::map<std::pair<std::string, std::int32_t>, offline_state> offline_;
+  std::map<partition_key, offline_state> offline_;
+  // Partitions of deleted topics whose folders wait for their reopen to finish.
+  std::set<partition_key> removal_pending_;
   std::function<void(const std::string&, std::int32_t)> on_recovered_;
+  std::int64_t last_tick_ms_ = 0;
   void recover_offline(std::int64_t now_ms);
+  // On the loop: puts the reopened log in place of `old` (if that is still the partition's).
+  void finish_reopen(const partition_key& key, const partition_log* old,
+                     result<std::unique_ptr<partition_log>> fresh);
+  bool reopening(std::string_view topic, std::int32_t partition) const;
   // Declared last: destroyed (its thread joined, its result dropped) before the logs.
   std::unique_ptr<background_cleaner> cleaner_;
 };

@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "tests/broker/log/log_test_util.h"
 
@@ -348,46 +349,67 @@ TEST(log_manager, tick_applies_retention) {
   EXPECT_EQ(lm->partition("a", 0)->log_start_offset(), 10);
 }
 
-// A full disk, simulated with the file size limit (as in write_behind_test): a failed
-// deferred write takes the partition offline; tick() reopens it from disk once
-// offline_retry_ms has passed, as a restart would, and waits twice as long when it fails
-// again within a minute of coming back; a minute online resets the interval.
-TEST(log_manager, reopens_an_offline_partition_from_disk_and_backs_off) {
+// A full disk, simulated with the file size limit (as in write_behind_test): a log manager
+// with write-behind whose partition "a-0" can be made to fail a write.
+struct failing_disk : ::testing::Test {
   temp_dir d;
   fake_loop loop;
-  log_manager_options o;
-  o.offline_retry_ms = 1000;
-  auto lm = open_ok(d.path(), o);
-  lm->enable_write_behind(loop.post(), [] {});
+  std::unique_ptr<log_manager> lm;
   std::vector<std::string> recovered;
-  lm->set_on_recovered([&](const std::string& t, std::int32_t p) { recovered.push_back(t + "-" + std::to_string(p)); });
-  ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
-  auto log = [&] { return lm->partition("a", 0); };
-  // Large batches, so that their writes are deferred (the produce handler's way).
-  auto append = [&](char c) {
+  struct rlimit old_limit {};
+  void (*old_handler)(int) = nullptr;
+
+  void SetUp() override {
+    log_manager_options o;
+    o.offline_retry_ms = 1000;
+    lm = open_ok(d.path(), o);
+    lm->enable_write_behind(loop.post(), [] {});
+    lm->set_on_recovered([this](const std::string& t, std::int32_t p) { recovered.push_back(t + "-" + std::to_string(p)); });
+    ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  }
+  void TearDown() override {
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    std::signal(SIGXFSZ, old_handler);
+  }
+  partition_log* log() { return lm->partition("a", 0); }
+  // A large batch, so that its write is deferred (the produce handler's way).
+  void append(char c) {
     auto owned = std::make_shared<std::vector<std::uint8_t>>(make_batch(1, 1000, std::string(300'000, c)));
     auto r = log()->append(*owned, 1000, owned);
     ASSERT_TRUE(r.ok()) << r.error().message;
-  };
-  auto file = d.path() / "a-0" / "00000000000000000000.log";
-  struct rlimit old {};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  auto limit = [&](bool on) {
-    struct rlimit lim = old;
-    if (on) lim.rlim_cur = testing::file_size(file) + 8192;  // the next large write cannot fit
+  }
+  void append_written(char c) {
+    append(c);
+    ASSERT_TRUE(log()->drain().ok());
+  }
+  void fail_a_write(char c) {
+    struct rlimit lim = old_limit;
+    lim.rlim_cur = testing::file_size(d.path() / "a-0" / "00000000000000000000.log") + 8192;  // no room for c
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
-  };
-  auto fail_a_write = [&](char c) {
-    limit(true);
     append(c);
     EXPECT_FALSE(log()->drain().ok());
-    limit(false);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
     ASSERT_FALSE(log()->offline_reason().empty());
-  };
+  }
+  // Runs the loop until `done` holds (the admin thread's work comes back through it).
+  template <class F>
+  bool run_until(F done) {
+    for (int i = 0; i < 5000 && !done(); ++i) {
+      loop.run();
+      if (!done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return done();
+  }
+  static std::string value(char c) { return std::string(300'000, c); }
+};
 
-  append('a');
-  ASSERT_TRUE(log()->drain().ok());
+// tick() reopens an offline partition from disk once offline_retry_ms has passed, as a
+// restart would, and waits twice as long when it fails again within a minute of coming
+// back; a minute online resets the interval. (No admin thread: the reopen runs in tick.)
+TEST_F(failing_disk, an_offline_partition_is_reopened_from_disk_with_backoff) {
+  append_written('a');
   fail_a_write('x');
   const partition_log* offline = log();
   lm->tick(10'000);  // first seen offline: the first try is due at 11'000
@@ -398,9 +420,8 @@ TEST(log_manager, reopens_an_offline_partition_from_disk_and_backs_off) {
   ASSERT_TRUE(log()->offline_reason().empty()) << "reopened from disk";
   EXPECT_EQ(recovered, std::vector<std::string>{"a-0"});
   EXPECT_EQ(log()->log_end_offset(), 1) << "the batch whose write failed is gone";
-  EXPECT_EQ(read_values(*log()), std::vector<std::string>{std::string(300'000, 'a')});
-  append('b');  // the reopened log appends after the truncated tail
-  ASSERT_TRUE(log()->drain().ok());
+  EXPECT_EQ(read_values(*log()), std::vector<std::string>{value('a')});
+  append_written('b');  // the reopened log appends after the truncated tail
 
   fail_a_write('y');  // again, soon after coming back: the next try waits 2000 ms
   lm->tick(12'000);
@@ -409,18 +430,52 @@ TEST(log_manager, reopens_an_offline_partition_from_disk_and_backs_off) {
   lm->tick(14'000);
   ASSERT_TRUE(log()->offline_reason().empty());
   EXPECT_EQ(recovered.size(), 2u);
-  append('c');
-  ASSERT_TRUE(log()->drain().ok());
-  const std::string a(300'000, 'a'), b(300'000, 'b'), c(300'000, 'c');
-  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{a, b, c}));
+  append_written('c');
+  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{value('a'), value('b'), value('c')}));
 
   lm->tick(74'000);  // a minute online: the interval is back to 1000 ms
   fail_a_write('z');
   lm->tick(75'000);
   lm->tick(76'000);
   EXPECT_TRUE(log()->offline_reason().empty());
-  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{a, b, c}));
-  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{value('a'), value('b'), value('c')}));
+}
+
+// With an admin thread the reopen runs there: until it comes back through the loop, the
+// offline log stays in place and serves reads.
+TEST_F(failing_disk, the_admin_thread_reopens_while_the_offline_log_serves_reads) {
+  lm->enable_background_admin(loop.post());
+  append_written('a');
+  fail_a_write('x');
+  const partition_log* offline = log();
+  lm->tick(10'000);
+  lm->tick(11'000);  // submitted
+  EXPECT_EQ(log(), offline);
+  EXPECT_EQ(read_values(*log()), std::vector<std::string>{value('a')});
+  lm->tick(30'000);  // no second reopen while one is in flight
+  ASSERT_TRUE(run_until([&] { return log() != offline; }));
+  EXPECT_TRUE(log()->offline_reason().empty());
+  EXPECT_EQ(recovered, std::vector<std::string>{"a-0"});
+  append_written('b');
+  EXPECT_EQ(read_values(*log()), (std::vector<std::string>{value('a'), value('b')}));
+}
+
+// A topic deleted while its partition is being reopened keeps its folder until the reopen
+// is done (the admin thread works in it), and its name cannot be created again until then.
+TEST_F(failing_disk, a_topic_deleted_during_a_reopen_loses_its_folder_after_it) {
+  lm->enable_background_admin(loop.post());
+  append_written('a');
+  fail_a_write('x');
+  lm->tick(10'000);
+  lm->tick(11'000);  // submitted; its completion waits for the loop
+  ASSERT_TRUE(lm->delete_topic("a").ok());
+  EXPECT_EQ(lm->partition("a", 0), nullptr);
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "a-0"));
+  EXPECT_EQ(lm->create_topic("a", 1, {}).error().code, error_code::leader_not_available);
+  ASSERT_TRUE(run_until([&] { return !std::filesystem::exists(d.path() / "a-0"); }));
+  EXPECT_TRUE(recovered.empty());
+  ASSERT_TRUE(lm->create_topic("a", 1, {}).ok());
+  EXPECT_EQ(lm->partition("a", 0)->log_end_offset(), 0) << "a new topic, nothing of the old one";
 }
 
 // log.offline.retry.ms=-1: offline until a restart, as Kafka keeps a failed log directory.
