@@ -12,8 +12,9 @@ to free space. Machines that do not allow unprivileged user namespaces skip the 
                 numbered 1 KB records until the disk is full. The broker stays up and takes
                 the partition offline (KAFKA_STORAGE_ERROR, which the producer retries): it
                 answers Metadata and ListOffsets, a consumer reads back every acknowledged
-                record at its offset, and CreateTopics on the full disk gets an error
-                answer (or works), never a crash. With log.offline.retry.ms=-1 the partition
+                record at its offset, CreateTopics on the full disk gets an error answer
+                (or works), and once the last free pages are taken too a group's
+                OffsetCommit gets COORDINATOR_NOT_AVAILABLE (and works after). With log.offline.retry.ms=-1 the partition
                 stays offline, as Kafka keeps it; space is freed and the broker restarted
                 on the same directory and port: the producer's retries land, and the
                 partition holds every record exactly once, in order, each acknowledged one
@@ -116,6 +117,25 @@ def watermarks(bootstrap, topic):
         cons.close()
 
 
+def commit_offsets(bootstrap, offsets):
+    """Commits each of `offsets` of full-0 in turn for group "g" (one member's commits);
+    returns the first error, or None when all went through and the last reads back."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "enable.auto.commit": False})
+    try:
+        for off in offsets:
+            cons.commit(offsets=[TopicPartition("full", 0, off)], asynchronous=False)
+        got = cons.committed([TopicPartition("full", 0)], timeout=10)[0].offset
+        if got != offsets[-1]:
+            raise AssertionError("committed %d, read back %d" % (offsets[-1], got))
+        return None
+    except KafkaException as e:
+        return e.args[0]
+    finally:
+        cons.close()
+
+
 def value(i):
     return "rec-%08d" % i
 
@@ -188,6 +208,7 @@ class Filled:
 
     def check_still_serving(self):
         """While full: watermarks, reads of everything acknowledged, admin requests."""
+        from confluent_kafka import KafkaError
         from confluent_kafka.admin import AdminClient, NewTopic
 
         b, n = self.b, self.first_acked
@@ -206,10 +227,27 @@ class Filled:
             created = "refused (%s)" % e
         if not b.alive():
             raise AssertionError("broker died on CreateTopics with a full disk:\n" + "\n".join(b.output))
-        return created
+        # Take the pages the failed write left, so that the group coordinator's journal runs
+        # out of room too: a commit is then refused with COORDINATOR_NOT_AVAILABLE (retriable).
+        fd = os.open(self.disk.outside("filler"), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        err = commit_offsets(b.bootstrap, list(range(1, 400)))  # until one needs a new page
+        if err is None or err.code() != KafkaError.COORDINATOR_NOT_AVAILABLE:
+            raise AssertionError("OffsetCommit on a full disk: %s (want COORDINATOR_NOT_AVAILABLE)" % err)
+        if not b.alive():
+            raise AssertionError("broker died on OffsetCommit with a full disk:\n" + "\n".join(b.output))
+        return "CreateTopics %s, OffsetCommit %s" % (created, err.name())
 
     def free_space(self):
-        os.remove(self.disk.outside("ballast"))
+        for name in ("ballast", "filler"):
+            if os.path.exists(self.disk.outside(name)):
+                os.remove(self.disk.outside(name))
 
     def check_all_delivered_once(self):
         """Every record acknowledged exactly once, in order, at offsets 0..total-1."""
@@ -229,6 +267,9 @@ class Filled:
         if (lo, hi) != (0, total) or stored != want:
             raise AssertionError("watermarks %d..%d, %d records read, want %d exactly once" % (
                 lo, hi, len(stored), total))
+        err = commit_offsets(b.bootstrap, [total])
+        if err is not None:
+            raise AssertionError("OffsetCommit with room again: %s" % err)
 
     def close(self):
         self.b.kill()
@@ -248,7 +289,7 @@ def case_fill_restart(path):
         f.b.start()
         f.check_all_delivered_once()
         print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space and "
-              "restarting; CreateTopics while full: %s" % (n, f.total, f.total, created))
+              "restarting; while full: %s" % (n, f.total, f.total, created))
         f.b.stop()
     finally:
         f.close()
@@ -268,7 +309,7 @@ def case_fill_recover(path):
         f.check_all_delivered_once()
         retries = sum("still offline" in line or "is back online" in line for line in f.b.output)
         print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space, without "
-              "a restart (%d reopen attempts); CreateTopics while full: %s" % (n, f.total, f.total, retries, created))
+              "a restart (%d reopen attempts); while full: %s" % (n, f.total, f.total, retries, created))
         f.b.stop()
     finally:
         f.close()
