@@ -16,6 +16,9 @@ void handle_create_topics(request_ptr ctx);
 void handle_delete_topics(request_ptr ctx);
 void handle_describe_configs(request_ptr ctx);
 void handle_create_partitions(request_ptr ctx);
+void handle_alter_configs(request_ptr ctx);
+void handle_incremental_alter_configs(request_ptr ctx);
+void handle_delete_records(request_ptr ctx);
 
 namespace {
 
@@ -30,6 +33,9 @@ std::vector<handler_entry> build() {
       entry_for<protocol::delete_topics_request>(&handle_delete_topics),
       entry_for<protocol::describe_configs_request>(&handle_describe_configs),
       entry_for<protocol::create_partitions_request>(&handle_create_partitions),
+      entry_for<protocol::alter_configs_request>(&handle_alter_configs),
+      entry_for<protocol::incremental_alter_configs_request>(&handle_incremental_alter_configs),
+      entry_for<protocol::delete_records_request>(&handle_delete_records),
   };
   for (const auto& e : group_txn_handlers()) all.push_back(e);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.key < b.key; });

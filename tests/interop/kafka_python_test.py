@@ -59,6 +59,21 @@ def case_admin(path):
             entries = desc.resources[0][4]
             eq([(e[0], e[1]) for e in entries], [("cleanup.policy", "delete")], "default cleanup.policy of py-b")
 
+            # AlterConfigs replaces py-a's overrides: retention.ms goes back to the default.
+            resp = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "py-a",
+                                                          configs={"cleanup.policy": "compact,delete",
+                                                                   "segment.bytes": "2097152"})])
+            eq([(r[0], r[3]) for r in resp.resources], [(0, "py-a")], "AlterConfigs result")
+            (desc,) = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "py-a")])
+            cfg = {e[0]: e[1] for e in desc.resources[0][4]}
+            eq((cfg["cleanup.policy"], cfg["segment.bytes"], cfg["retention.ms"]),
+               ("compact,delete", "2097152", "604800000"), "configs after AlterConfigs")
+            resp = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "py-a",
+                                                          configs={"retention.ms": "-5"})])
+            eq(resp.resources[0][0], 40, "AlterConfigs with a bad value: INVALID_CONFIG")
+            (desc,) = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "py-a")])
+            eq({e[0]: e[1] for e in desc.resources[0][4]}, cfg, "configs after a refused AlterConfigs")
+
             admin.create_partitions({"py-b": NewPartitions(total_count=4)})
             md = admin.describe_topics(["py-b"])
             eq(len(md[0]["partitions"]), 4, "py-b partitions after CreatePartitions")

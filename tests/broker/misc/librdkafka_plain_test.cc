@@ -1,7 +1,8 @@
 // librdkafka 2.0.2's C API against an embedded broker, without consumer groups,
 // idempotence or transactions: acks=all producer with every compression codec, a
 // consumer on assign(), watermarks and offsets_for_times (ListOffsets), the admin API
-// (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs), and the errors a
+// (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs,
+// DeleteRecords), and the errors a
 // client sees for an unknown topic, an existing topic and a bad partition count.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
@@ -156,6 +157,33 @@ std::map<std::string, rd_kafka_resp_err_t> create_topics(rd_kafka_t* rk, std::ve
   auto out = topic_errors(res, n);
   rd_kafka_event_destroy(ev);
   return out;
+}
+
+// DescribeConfigs of a topic: name -> (value, is_default).
+std::map<std::string, std::pair<std::string, bool>> describe_topic_configs(rd_kafka_t* rk, const std::string& topic) {
+  std::map<std::string, std::pair<std::string, bool>> cfg;
+  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_event_t* ev = admin_call(rk, [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+    rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
+  });
+  rd_kafka_ConfigResource_destroy(res);
+  EXPECT_NE(ev, nullptr);
+  if (!ev) return cfg;
+  EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+  size_t n = 0;
+  auto* rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+  EXPECT_EQ(n, 1u);
+  if (n == 1) {
+    EXPECT_EQ(rd_kafka_ConfigResource_error(rs[0]), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t ne = 0;
+    auto* entries = rd_kafka_ConfigResource_configs(rs[0], &ne);
+    for (size_t i = 0; i < ne; ++i) {
+      const char* v = rd_kafka_ConfigEntry_value(entries[i]);
+      cfg[rd_kafka_ConfigEntry_name(entries[i])] = {v ? v : "<null>", rd_kafka_ConfigEntry_is_default(entries[i]) != 0};
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return cfg;
 }
 
 rd_kafka_NewTopic_t* new_topic(const std::string& name, int partitions,
@@ -423,31 +451,11 @@ TEST_F(librdkafka_plain_test, admin_create_describe_partitions_delete_and_errors
   EXPECT_EQ(errs["adm-badcfg"], RD_KAFKA_RESP_ERR_INVALID_CONFIG);
 
   // DescribeConfigs.
-  {
-    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, "adm-a");
-    rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
-      rd_kafka_DescribeConfigs(rk.get(), &res, 1, o, q);
-    });
-    rd_kafka_ConfigResource_destroy(res);
-    ASSERT_NE(ev, nullptr);
-    ASSERT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
-    size_t n = 0;
-    auto* rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
-    ASSERT_EQ(n, 1u);
-    EXPECT_EQ(rd_kafka_ConfigResource_error(rs[0]), RD_KAFKA_RESP_ERR_NO_ERROR);
-    size_t ne = 0;
-    auto* entries = rd_kafka_ConfigResource_configs(rs[0], &ne);
-    std::map<std::string, std::pair<std::string, bool>> cfg;  // name -> (value, is_default)
-    for (size_t i = 0; i < ne; ++i) {
-      const char* v = rd_kafka_ConfigEntry_value(entries[i]);
-      cfg[rd_kafka_ConfigEntry_name(entries[i])] = {v ? v : "<null>", rd_kafka_ConfigEntry_is_default(entries[i]) != 0};
-    }
-    EXPECT_EQ(cfg["retention.ms"], std::make_pair(std::string("86400000"), false));
-    EXPECT_EQ(cfg["cleanup.policy"], std::make_pair(std::string("compact"), false));
-    ASSERT_TRUE(cfg.count("segment.bytes")) << "defaults are listed too";
-    EXPECT_TRUE(cfg["segment.bytes"].second);
-    rd_kafka_event_destroy(ev);
-  }
+  auto cfg = describe_topic_configs(rk.get(), "adm-a");
+  EXPECT_EQ(cfg["retention.ms"], std::make_pair(std::string("86400000"), false));
+  EXPECT_EQ(cfg["cleanup.policy"], std::make_pair(std::string("compact"), false));
+  ASSERT_TRUE(cfg.count("segment.bytes")) << "defaults are listed too";
+  EXPECT_TRUE(cfg["segment.bytes"].second);
 
   // CreatePartitions: grow 3 -> 5; shrinking or keeping the count is INVALID_PARTITIONS.
   auto create_partitions = [&](const std::string& topic, size_t count) {
@@ -489,6 +497,70 @@ TEST_F(librdkafka_plain_test, admin_create_describe_partitions_delete_and_errors
   EXPECT_EQ(delete_topic("adm-b"), RD_KAFKA_RESP_ERR_NO_ERROR);
   EXPECT_EQ(delete_topic("adm-b"), RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   EXPECT_EQ(partition_count(rk.get(), "adm-a"), 5);
+}
+
+// AlterConfigs (librdkafka 2.0.2 has the legacy API, which replaces a resource's
+// overrides) and DeleteRecords.
+TEST_F(librdkafka_plain_test, admin_alter_configs_and_delete_records) {
+  auto rk = make_client(RD_KAFKA_PRODUCER, bootstrap_, {});
+  auto errs = create_topics(rk.get(), {new_topic("adm-c", 2, {{"retention.ms", "86400000"}})});
+  ASSERT_EQ(errs["adm-c"], RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  // Returns each resource's error.
+  auto alter = [&](rd_kafka_ResourceType_t type, const std::string& name,
+                   const std::map<std::string, std::string>& configs) {
+    rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(type, name.c_str());
+    for (auto& [k, v] : configs) rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
+    rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+      rd_kafka_AlterConfigs(rk.get(), &res, 1, o, q);
+    });
+    rd_kafka_ConfigResource_destroy(res);
+    EXPECT_NE(ev, nullptr);
+    if (!ev) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    size_t n = 0;
+    auto* rs = rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+    auto e = n == 1 ? rd_kafka_ConfigResource_error(rs[0]) : rd_kafka_event_error(ev);
+    rd_kafka_event_destroy(ev);
+    return e;
+  };
+  EXPECT_EQ(alter(RD_KAFKA_RESOURCE_TOPIC, "adm-c", {{"segment.bytes", "1048576"}, {"cleanup.policy", "compact"}}),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto cfg = describe_topic_configs(rk.get(), "adm-c");
+  EXPECT_EQ(cfg["segment.bytes"], std::make_pair(std::string("1048576"), false));
+  EXPECT_EQ(cfg["cleanup.policy"], std::make_pair(std::string("compact"), false));
+  EXPECT_EQ(cfg["retention.ms"], std::make_pair(std::string("604800000"), true)) << "not named: back to the default";
+  EXPECT_EQ(alter(RD_KAFKA_RESOURCE_TOPIC, "adm-c", {{"segment.bytes", "tiny"}}), RD_KAFKA_RESP_ERR_INVALID_CONFIG);
+  EXPECT_EQ(alter(RD_KAFKA_RESOURCE_TOPIC, "adm-none", {{"segment.bytes", "1048576"}}),
+            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  EXPECT_EQ(alter(RD_KAFKA_RESOURCE_BROKER, "1", {{"num.partitions", "3"}}), RD_KAFKA_RESP_ERR_INVALID_REQUEST);
+  EXPECT_EQ(describe_topic_configs(rk.get(), "adm-c"), cfg) << "refused changes change nothing";
+
+  // DeleteRecords: partition 0 up to offset 6 of 10; partition 1 (empty) beyond its end.
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC("adm-c"), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE((void*)"v", 1), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  flush_ok(rk.get());
+  rd_kafka_topic_partition_list_t* upto = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_add(upto, "adm-c", 0)->offset = 6;
+  rd_kafka_topic_partition_list_add(upto, "adm-c", 1)->offset = 5;
+  rd_kafka_DeleteRecords_t* dr = rd_kafka_DeleteRecords_new(upto);
+  rd_kafka_topic_partition_list_destroy(upto);
+  rd_kafka_event_t* ev = admin_call(rk.get(), [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+    rd_kafka_DeleteRecords(rk.get(), &dr, 1, o, q);
+  });
+  rd_kafka_DeleteRecords_destroy(dr);
+  ASSERT_NE(ev, nullptr);
+  const rd_kafka_topic_partition_list_t* got = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  ASSERT_NE(got, nullptr) << rd_kafka_event_error_string(ev);
+  std::map<int, std::pair<rd_kafka_resp_err_t, std::int64_t>> by_partition;
+  for (int i = 0; i < got->cnt; ++i) by_partition[got->elems[i].partition] = {got->elems[i].err, got->elems[i].offset};
+  rd_kafka_event_destroy(ev);
+  EXPECT_EQ(by_partition[0], std::make_pair(RD_KAFKA_RESP_ERR_NO_ERROR, std::int64_t(6)));
+  EXPECT_EQ(by_partition[1].first, RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+  std::int64_t lo = -1, hi = -1;
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(rk.get(), "adm-c", 0, &lo, &hi, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(std::make_pair(lo, hi), std::make_pair(std::int64_t(6), std::int64_t(10)));
 }
 
 TEST(librdkafka_plain_errors_test, unknown_topic_without_auto_create) {

@@ -1,6 +1,6 @@
 // kafkajs 2.2.4 against eddy-broker. Run by broker_harness.py, which starts a fresh broker
 // and passes its address in EDDY_BOOTSTRAP:
-//   broker_harness.py --broker PATH -- node kafkajs_test.js admin|produce
+//   broker_harness.py --broker PATH -- node kafkajs_test.js admin|produce|configs_records
 // kafkajs consumers always use consumer groups, which are tested elsewhere once the
 // group coordinator is done; here: admin and producer.
 'use strict';
@@ -121,7 +121,79 @@ async function produce() {
   }
 }
 
-const cases = { admin, produce };
+// AlterConfigs replaces a topic's overrides (describeConfigs shows it), validateOnly
+// changes nothing and refuses bad values; deleteTopicRecords moves the low watermark.
+async function configsRecords() {
+  const a = kafka.admin();
+  await a.connect();
+  const p = kafka.producer({ allowAutoTopicCreation: false });
+  await p.connect();
+  const described = async (topic) => {
+    const d = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic,
+      configNames: ['cleanup.policy', 'retention.ms', 'segment.bytes'] }] });
+    assert.strictEqual(d.resources[0].errorCode, 0);
+    return Object.fromEntries(d.resources[0].configEntries.map((e) => [e.configName, [e.configValue, e.isDefault]]));
+  };
+  const rejected = async (what, f) => {
+    let err = null;
+    try {
+      await f();
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err, what + ' should fail');
+    return err;
+  };
+  try {
+    await a.createTopics({ waitForLeaders: true, topics: [
+      { topic: 'js-c', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '7200000' }] },
+      { topic: 'js-r', numPartitions: 2 },
+    ] });
+    const before = await described('js-c');
+    assert.deepStrictEqual(before['retention.ms'], ['7200000', false]);
+
+    // validateOnly: checked, not applied.
+    await a.alterConfigs({ validateOnly: true, resources: [{ type: 2, name: 'js-c',
+      configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
+    assert.deepStrictEqual(await described('js-c'), before, 'validateOnly changed nothing');
+    const bad = await rejected('a bad value', () => a.alterConfigs({ validateOnly: true, resources: [
+      { type: 2, name: 'js-c', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }));
+    assert.strictEqual(bad.type, 'INVALID_CONFIG', String(bad));
+
+    // The overrides become exactly what was sent: retention.ms goes back to the default.
+    const res = await a.alterConfigs({ resources: [{ type: 2, name: 'js-c', configEntries: [
+      { name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '1048576' }] }] });
+    assert.deepStrictEqual(res.resources.map((r) => [r.resourceName, r.errorCode]), [['js-c', 0]]);
+    const after = await described('js-c');
+    assert.deepStrictEqual(after['cleanup.policy'], ['compact', false]);
+    assert.deepStrictEqual(after['segment.bytes'], ['1048576', false]);
+    assert.deepStrictEqual(after['retention.ms'], ['604800000', true]);
+    const missing = await rejected('an unknown topic', () => a.alterConfigs({ resources: [
+      { type: 2, name: 'js-none', configEntries: [{ name: 'retention.ms', value: '1000' }] }] }));
+    assert.strictEqual(missing.type, 'UNKNOWN_TOPIC_OR_PARTITION', String(missing));
+
+    // deleteTopicRecords: partition 0 up to offset 4, partition 1 up to the high watermark.
+    const messages = [];
+    for (let i = 0; i < 20; i++) messages.push({ value: 'r' + i, partition: i % 2 });
+    await p.send({ topic: 'js-r', acks: -1, messages });
+    await a.deleteTopicRecords({ topic: 'js-r', partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '-1' }] });
+    const offs = await a.fetchTopicOffsets('js-r');
+    assert.deepStrictEqual(offs.map((o) => [o.partition, o.low, o.high]).sort(), [[0, '4', '10'], [1, '10', '10']]);
+    // Below the log start: nothing changes. Beyond the high watermark: OFFSET_OUT_OF_RANGE.
+    await a.deleteTopicRecords({ topic: 'js-r', partitions: [{ partition: 0, offset: '2' }] });
+    const beyond = await rejected('an offset beyond the high watermark', () =>
+      a.deleteTopicRecords({ topic: 'js-r', partitions: [{ partition: 0, offset: '11' }] }));
+    const perPartition = beyond.cause && beyond.cause.partitions;
+    assert.ok(perPartition && perPartition[0].error.type === 'OFFSET_OUT_OF_RANGE', String(beyond));
+    const offs2 = await a.fetchTopicOffsets('js-r');
+    assert.deepStrictEqual(offs2.map((o) => [o.partition, o.low, o.high]).sort(), [[0, '4', '10'], [1, '10', '10']]);
+  } finally {
+    await p.disconnect();
+    await a.disconnect();
+  }
+}
+
+const cases = { admin, produce, configs_records: configsRecords };
 const name = process.argv[2];
 if (!cases[name]) {
   console.error('usage: kafkajs_test.js ' + Object.keys(cases).join('|'));
