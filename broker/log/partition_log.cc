@@ -858,6 +858,8 @@ result<void> partition_log::delete_oldest_segment() {
 }
 
 result<std::int64_t> partition_log::delete_records(std::int64_t offset) {
+  // Offline: its files are left alone (the log manager may be reopening them).
+  if (!offline_.empty()) return make_error(error_code::kafka_storage_error, offline_);
   if (offset == -1) offset = high_watermark();
   if (offset < 0 || offset > high_watermark())
     return make_error(error_code::offset_out_of_range,

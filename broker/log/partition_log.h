@@ -322,7 +322,7 @@ class partition_log {
 
   // DeleteRecords: moves the log start offset up to `offset` (-1 = high watermark) and
   // deletes segments entirely below it. Returns the new log start offset.
-  // offset_out_of_range when `offset` > high watermark.
+  // offset_out_of_range when `offset` > high watermark; kafka_storage_error when offline.
   result<std::int64_t> delete_records(std::int64_t offset);
 
   // (producer id, first offset) of aborted transactions overlapping [from, to).

@@ -452,6 +452,7 @@ TEST_F(failing_disk, the_admin_thread_reopens_while_the_offline_log_serves_reads
   lm->tick(11'000);  // submitted
   EXPECT_EQ(log(), offline);
   EXPECT_EQ(read_values(*log()), std::vector<std::string>{value('a')});
+  EXPECT_EQ(log()->delete_records(1).error().code, error_code::kafka_storage_error) << "its files are left alone";
   lm->tick(30'000);  // no second reopen while one is in flight
   ASSERT_TRUE(run_until([&] { return log() != offline; }));
   EXPECT_TRUE(log()->offline_reason().empty());
