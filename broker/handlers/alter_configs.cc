@@ -111,66 +111,69 @@ outcome edit_list(broker& b, const std::string& topic, log::string_map& override
   return {};
 }
 
-}  // namespace
-
-void handle_alter_configs(request_ptr ctx) {
-  auto req = ctx->decode<protocol::alter_configs_request>();
+// Per resource of `req`: checks it, has `edit` turn the topic's overrides into the new
+// ones (or say what is wrong), validates and stores them; then answers.
+template <class Response, class Request, class Edit>
+void alter_each(request_ptr ctx, const Request& req, Edit edit) {
   broker& b = ctx->owner();
-  protocol::alter_configs_response resp;
+  Response resp;
   auto seen = resources_in(req.resources);
   for (const auto& res : req.resources) {
     auto& r = resp.responses.emplace_back();
     r.resource_type = res.resource_type;
     r.resource_name = res.resource_name;
     auto o = check_resource(b, res.resource_type, res.resource_name, seen.count({res.resource_type, res.resource_name}));
-    log::string_map overrides;
-    for (const auto& c : res.configs) {
-      if (o) break;
-      if (!c.value)
-        o = {error_code::invalid_request, "config " + c.name + " has a null value: AlterConfigs sets every config it "
-                                          "names (to reset one, leave it out or use IncrementalAlterConfigs DELETE)"};
-      else if (!overrides.emplace(c.name, *c.value).second)
-        o = {error_code::invalid_request, "config " + c.name + " named more than once"};
+    if (!o) {
+      auto overrides = b.logs().describe_topic(res.resource_name)->overrides;
+      o = edit(res, overrides);
+      if (!o) o = replace_overrides(b, res.resource_name, overrides, req.validate_only);
     }
-    if (!o) o = replace_overrides(b, res.resource_name, overrides, req.validate_only);
     set_outcome(r, o);
   }
   ctx->respond(resp);
 }
 
+}  // namespace
+
+void handle_alter_configs(request_ptr ctx) {
+  auto req = ctx->decode<protocol::alter_configs_request>();
+  alter_each<protocol::alter_configs_response>(ctx, req, [](const auto& res, log::string_map& overrides) -> outcome {
+    overrides.clear();  // the configs named become the overrides
+    for (const auto& c : res.configs) {
+      if (!c.value)
+        return {error_code::invalid_request, "config " + c.name + " has a null value: AlterConfigs sets every config "
+                                             "it names (to reset one, leave it out or use IncrementalAlterConfigs DELETE)"};
+      if (!overrides.emplace(c.name, *c.value).second)
+        return {error_code::invalid_request, "config " + c.name + " named more than once"};
+    }
+    return {};
+  });
+}
+
 void handle_incremental_alter_configs(request_ptr ctx) {
   auto req = ctx->decode<protocol::incremental_alter_configs_request>();
   broker& b = ctx->owner();
-  protocol::incremental_alter_configs_response resp;
-  auto seen = resources_in(req.resources);
-  for (const auto& res : req.resources) {
-    auto& r = resp.responses.emplace_back();
-    r.resource_type = res.resource_type;
-    r.resource_name = res.resource_name;
-    auto o = check_resource(b, res.resource_type, res.resource_name, seen.count({res.resource_type, res.resource_name}));
-    log::string_map overrides;
-    if (!o) overrides = b.logs().describe_topic(res.resource_name)->overrides;
-    std::set<std::string> named;
-    for (const auto& c : res.configs) {
-      if (o) break;
-      if (!named.insert(c.name).second) {
-        o = {error_code::invalid_request, "config " + c.name + " named more than once"};
-      } else if (c.config_operation == op_delete) {
-        overrides.erase(c.name);
-      } else if (c.config_operation < op_set || c.config_operation > op_subtract) {
-        o = {error_code::invalid_request, "unknown config operation " + std::to_string(c.config_operation)};
-      } else if (!c.value) {
-        o = {error_code::invalid_request, "config " + c.name + " has a null value"};
-      } else if (c.config_operation == op_set) {
-        overrides[c.name] = *c.value;
-      } else {
-        o = edit_list(b, res.resource_name, overrides, c.name, c.config_operation, *c.value);
-      }
-    }
-    if (!o) o = replace_overrides(b, res.resource_name, overrides, req.validate_only);
-    set_outcome(r, o);
-  }
-  ctx->respond(resp);
+  alter_each<protocol::incremental_alter_configs_response>(
+      ctx, req, [&b](const auto& res, log::string_map& overrides) -> outcome {
+        std::set<std::string> named;
+        for (const auto& c : res.configs) {
+          outcome o;
+          if (!named.insert(c.name).second)
+            o = {error_code::invalid_request, "config " + c.name + " named more than once"};
+          else if (c.config_operation == op_delete)
+            overrides.erase(c.name);
+          else if (c.config_operation < op_set || c.config_operation > op_subtract)
+            o = {error_code::invalid_request, "unknown config operation " + std::to_string(c.config_operation)};
+          else if (!c.value)
+            o = {error_code::invalid_request, "config " + c.name + " has a null value"};
+          else if (c.config_operation == op_set)
+            overrides[c.name] = *c.value;
+          else
+            o = edit_list(b, res.resource_name, overrides, c.name, c.config_operation, *c.value);
+          if (o) return o;
+        }
+        return {};
+      });
 }
 
 }  // namespace eddy::broker::handlers
