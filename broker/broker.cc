@@ -184,7 +184,10 @@ void broker::stop() {
     connections_.clear();
     if (eos_) eos_->close();
     if (logs_) {
-      if (auto r = logs_->close(); !r) fmt::print(stderr, "eddy-broker: closing logs: {}\n", r.error().message);
+      if (auto r = logs_->close(); !r) {
+        fmt::print(stderr, "eddy-broker: closing logs: {}\n", r.error().message);
+        closed_cleanly_ = false;
+      }
     }
     io_.stop();
   });

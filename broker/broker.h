@@ -51,6 +51,9 @@ class broker {
   void run();
   // Stops accepting, closes connections, flushes and closes logs. Thread-safe, idempotent.
   void stop();
+  // After run() returned: false when the logs could not be closed cleanly (a partition
+  // offline after a failed write, say); the next start then recovers them from disk.
+  bool closed_cleanly() const { return closed_cleanly_; }
 
   std::uint16_t bound_port() const { return bound_port_; }
   std::string advertised_host() const;
@@ -83,6 +86,7 @@ class broker {
   std::uint64_t next_connection_id_ = 1;
   std::uint16_t bound_port_ = 0;
   bool stopped_ = false;
+  bool closed_cleanly_ = true;
 };
 
 }  // namespace eddy::broker

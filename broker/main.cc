@@ -36,7 +36,8 @@ void usage(std::FILE* out) {
              "  --set key=value         one setting, overriding the config file\n"
              "  --help                  this text\n"
              "\n"
-             "SIGTERM or SIGINT shuts the broker down cleanly.\n");
+             "SIGTERM or SIGINT shuts the broker down cleanly (exit status 0); when a partition could not be\n"
+             "closed cleanly (offline after a failed write) it exits with 1, and the next start recovers it.\n");
 }
 
 // Every segment keeps four files open (log and three indexes), so a broker with a few
@@ -115,6 +116,12 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   b.run();
   running = nullptr;
+  if (!b.closed_cleanly()) {
+    // A supervisor should know: the data is safe, but the next start has to recover it.
+    fmt::print(stderr, "eddy-broker stopped without a clean shutdown (see above); the next start recovers the "
+                       "logs from disk\n");
+    return 1;
+  }
   fmt::print("eddy-broker stopped\n");
   return 0;
 }

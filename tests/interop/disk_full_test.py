@@ -136,6 +136,13 @@ def commit_offsets(bootstrap, offsets):
         cons.close()
 
 
+def eq_clean_stop(b):
+    """SIGTERM, and a clean shutdown (exit 0) once every partition is back online."""
+    rc = b.stop()
+    if rc != 0:
+        raise AssertionError("exit code %s after SIGTERM, want 0:\n%s" % (rc, "\n".join(b.output[-5:])))
+
+
 def value(i):
     return "rec-%08d" % i
 
@@ -285,12 +292,15 @@ def case_fill_restart(path):
         if not any("is offline" in line for line in f.b.output) or any("back online" in line for line in f.b.output):
             raise AssertionError("log.offline.retry.ms=-1 must keep the partition offline")
         f.free_space()
-        f.b.stop()  # the offline partition cannot close cleanly; the next start recovers it
+        rc = f.b.stop()
+        if rc != 1:  # the offline partition cannot close cleanly; the next start recovers it
+            raise AssertionError("exit code %s after SIGTERM with an offline partition, want 1:\n%s" % (
+                rc, "\n".join(f.b.output[-5:])))
         f.b.start()
         f.check_all_delivered_once()
         print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space and "
               "restarting; while full: %s" % (n, f.total, f.total, created))
-        f.b.stop()
+        eq_clean_stop(f.b)
     finally:
         f.close()
 
@@ -310,7 +320,7 @@ def case_fill_recover(path):
         retries = sum("still offline" in line or "is back online" in line for line in f.b.output)
         print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space, without "
               "a restart (%d reopen attempts); while full: %s" % (n, f.total, f.total, retries, created))
-        f.b.stop()
+        eq_clean_stop(f.b)
     finally:
         f.close()
 
@@ -390,7 +400,7 @@ def case_txn_fill_recover(path):
         print("%d of %d transactions committed (%d aborted, %d commit retries), each visible exactly once to "
               "read_committed; the partition went offline on the full disk and came back by itself" % (
                   committed, txns, txns - committed, commit_retries))
-        f.b.stop()
+        eq_clean_stop(f.b)
     finally:
         f.close()
 
@@ -434,7 +444,8 @@ def case_file_size_limit(path):
             raise AssertionError("the %d acknowledged records do not read back" % n)
         print("file size limit %d bytes: %d of %d acknowledged and readable, the rest failed (%s); broker up" % (
             limit, n, total, errors[0]))
-        b.stop()
+        if b.stop() != 1:
+            raise AssertionError("SIGTERM with an offline partition should exit 1 (no clean shutdown)")
     finally:
         b.cleanup()
 
