@@ -28,8 +28,6 @@ using protocol::error_code;
 
 namespace {
 
-constexpr std::int8_t resource_topic = 2;
-constexpr std::int8_t resource_broker = 4;
 constexpr std::int8_t op_set = 0;
 constexpr std::int8_t op_delete = 1;
 constexpr std::int8_t op_append = 2;
@@ -44,11 +42,11 @@ struct outcome {
 // What is wrong with the resource itself, if anything (`times_named`: in this request).
 outcome check_resource(broker& b, std::int8_t type, const std::string& name, std::size_t times_named) {
   if (times_named > 1) return {error_code::invalid_request, "resource named more than once in one request"};
-  if (type == resource_broker)
+  if (type == resource_type_broker)
     return {error_code::invalid_request,
             "broker configs cannot be changed at runtime here: set them in the broker's config file (or --set) "
             "and restart it"};
-  if (type != resource_topic) return {error_code::invalid_request, "unsupported resource type " + std::to_string(type)};
+  if (type != resource_type_topic) return {error_code::invalid_request, "unsupported resource type " + std::to_string(type)};
   if (!b.logs().describe_topic(name)) return {error_code::unknown_topic_or_partition, "topic '" + name + "' does not exist"};
   return {};
 }

@@ -17,6 +17,10 @@ namespace eddy::broker::handlers {
 
 inline std::int16_t code(protocol::error_code e) { return std::int16_t(e); }
 
+// Config resource types (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs).
+inline constexpr std::int8_t resource_type_topic = 2;
+inline constexpr std::int8_t resource_type_broker = 4;
+
 // Each partition is a folder of files on this one node; a request for millions of them
 // would stall the broker for minutes, so counts above this are refused (INVALID_PARTITIONS).
 inline constexpr std::int32_t max_partitions_per_topic = 1000;

@@ -10,8 +10,6 @@ namespace eddy::broker::handlers {
 using protocol::error_code;
 
 namespace {
-constexpr std::int8_t resource_topic = 2;
-constexpr std::int8_t resource_broker = 4;
 constexpr std::int8_t source_dynamic_topic = 1;
 constexpr std::int8_t source_static_broker = 4;
 constexpr std::int8_t source_default = 5;
@@ -32,7 +30,7 @@ void handle_describe_configs(request_ptr ctx) {
     auto& r = resp.results.emplace_back();
     r.resource_type = res.resource_type;
     r.resource_name = res.resource_name;
-    if (res.resource_type == resource_topic) {
+    if (res.resource_type == resource_type_topic) {
       auto entries = b.logs().describe_topic_configs(res.resource_name);
       if (!entries) {
         r.error_code = code(entries.error().code);
@@ -50,7 +48,7 @@ void handle_describe_configs(request_ptr ctx) {
         c.is_sensitive = false;
         if (req.include_synonyms) c.synonyms.push_back({e.name, e.value, c.config_source});
       }
-    } else if (res.resource_type == resource_broker) {
+    } else if (res.resource_type == resource_type_broker) {
       if (res.resource_name != std::to_string(b.node_id()) && !res.resource_name.empty()) {
         r.error_code = code(error_code::invalid_request);
         r.error_message = "unknown broker id " + res.resource_name;
