@@ -364,16 +364,12 @@ result<void> log_manager::delete_topic(std::string_view name) {
   }
   std::size_t n = t.partitions.size();
   t.partitions.clear();  // descriptors close when the flusher lets go of them
-  std::error_code ec;
   for (std::size_t p = 0; p < n; ++p) {
     if (reopening(name, std::int32_t(p))) {
       removal_pending_.insert({std::string(name), std::int32_t(p)});  // finish_reopen removes it
       continue;
     }
-    fs::remove_all(partition_dir(name, std::int32_t(p)), ec);
-    if (ec)
-      std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
-                   partition_dir(name, std::int32_t(p)).string().c_str(), ec.message().c_str());
+    remove_partition_dir(name, std::int32_t(p));
   }
   (void)sync_directory(dir_);
   return {};
@@ -499,8 +495,17 @@ partition_log* log_manager::partition(std::string_view topic, std::int32_t p) {
   return it->second.partitions[std::size_t(p)].get();
 }
 
-namespace {
-constexpr int max_retry_doublings = 6;
+void log_manager::remove_partition_dir(std::string_view topic, std::int32_t p) {
+  std::error_code ec;
+  fs::remove_all(partition_dir(topic, p), ec);
+  if (ec)
+    std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
+                 partition_dir(topic, p).string().c_str(), ec.message().c_str());
+}
+
+std::int64_t log_manager::offline_retry_delay(int tries) const {
+  constexpr int max_doublings = 6;
+  return options_.offline_retry_ms << std::min(tries, max_doublings);
 }
 
 void log_manager::recover_offline(std::int64_t now_ms) {
@@ -519,7 +524,7 @@ void log_manager::recover_offline(std::int64_t now_ms) {
       if (it == offline_.end()) it = offline_.emplace(key, offline_state{}).first;
       offline_state& s = it->second;
       if (s.reopening) continue;
-      if (s.next_try_ms < 0) s.next_try_ms = now_ms + (options_.offline_retry_ms << std::min(s.tries, max_retry_doublings));
+      if (s.next_try_ms < 0) s.next_try_ms = now_ms + offline_retry_delay(s.tries);
       if (now_ms < s.next_try_ms) continue;
       // A compaction pass of the old log in flight renames files in its folder: wait.
       if (cleaner_ && cleaner_->busy()) continue;
@@ -557,11 +562,7 @@ void log_manager::finish_reopen(const partition_key& key, const partition_log* o
   if (removal_pending_.erase(key)) {
     // Deleted meanwhile: its folder goes now that nothing works in it.
     if (fresh) fresh->reset();  // closes the new log's files
-    std::error_code ec;
-    fs::remove_all(partition_dir(name, i), ec);
-    if (ec)
-      std::fprintf(stderr, "eddy log: cannot remove %s: %s (removed at next start)\n",
-                   partition_dir(name, i).string().c_str(), ec.message().c_str());
+    remove_partition_dir(name, i);
     (void)sync_directory(dir_);
     return;
   }
@@ -571,7 +572,7 @@ void log_manager::finish_reopen(const partition_key& key, const partition_log* o
     return;
   offline_state& s = state->second;
   if (!fresh) {
-    s.next_try_ms = last_tick_ms_ + (options_.offline_retry_ms << std::min(s.tries, max_retry_doublings));
+    s.next_try_ms = last_tick_ms_ + offline_retry_delay(s.tries);
     std::fprintf(stderr, "eddy log: %s-%d is still offline: reopening it failed (%s); next try in %lld ms\n",
                  name.c_str(), i, fresh.error().message.c_str(),
                  static_cast<long long>(s.next_try_ms - last_tick_ms_));

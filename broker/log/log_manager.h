@@ -232,6 +232,10 @@ class log_manager {
   void finish_reopen(const partition_key& key, const partition_log* old,
                      result<std::unique_ptr<partition_log>> fresh);
   bool reopening(std::string_view topic, std::int32_t partition) const;
+  // log.offline.retry.ms doubled per earlier try, at most 64 times.
+  std::int64_t offline_retry_delay(int tries) const;
+  // Removes a deleted partition's folder (what fails is printed; the next start removes it).
+  void remove_partition_dir(std::string_view topic, std::int32_t partition);
   // Declared last: destroyed (its thread joined, its result dropped) before the logs.
   std::unique_ptr<background_cleaner> cleaner_;
 };

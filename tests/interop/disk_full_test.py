@@ -87,24 +87,10 @@ class SmallDisk:
         shutil.rmtree(self.mount_point, ignore_errors=True)
 
 
-def read_partition(bootstrap, topic, upto):
-    """(offset, value) of offsets [0, upto) of partition 0, read with a plain assigned consumer."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
-                     "fetch.wait.max.ms": 50, "auto.offset.reset": "error"})
-    try:
-        cons.assign([TopicPartition(topic, 0, 0)])
-        out = []
-        deadline = time.time() + 60
-        while len(out) < upto and time.time() < deadline:
-            for m in cons.consume(1000, 0.5):
-                if m.error():
-                    raise AssertionError("consumer: %s" % m.error())
-                out.append((m.offset(), m.value().decode()[:12]))
-        return out
-    finally:
-        cons.close()
+def read_partition(bootstrap, topic):
+    """(offset, value's first 12 characters) of every record of partition 0, to its end."""
+    recs = read_committed_all(bootstrap, topic, [0], isolation="read_uncommitted", timeout=60)[0]
+    return [(o, v[:12]) for o, v in recs]
 
 
 def watermarks(bootstrap, topic):
@@ -147,6 +133,20 @@ def value(i):
     return "rec-%08d" % i
 
 
+def produce_kb(prod, topic, values, on_delivery=None):
+    """Produces each of `values`, padded to about 1 KB, to partition 0, waiting while the
+    producer's queue is full."""
+    pad = "x" * 1000
+    for v in values:
+        while True:
+            try:
+                prod.produce(topic, value=(v + pad).encode(), partition=0, on_delivery=on_delivery)
+                break
+            except BufferError:
+                prod.poll(0.01)
+        prod.poll(0)
+
+
 class Filled:
     """A broker on a small disk and an idempotent producer that filled it (phase one of
     each case), with everything checked that must hold while the disk is full."""
@@ -177,15 +177,7 @@ class Filled:
 
     def fill(self):
         b, prod = self.b, self.prod
-        pad = "x" * 1000
-        for i in range(self.total):
-            while True:
-                try:
-                    prod.produce("full", value=(value(i) + pad).encode(), partition=0, on_delivery=self.on_delivery)
-                    break
-                except BufferError:
-                    prod.poll(0.01)
-            prod.poll(0)
+        produce_kb(prod, "full", [value(i) for i in range(self.total)], self.on_delivery)
         # The disk fills: the broker says so, and acknowledgements stop.
         deadline = time.time() + 60
         while not any("is offline after a failed write" in line for line in b.output):
@@ -222,7 +214,7 @@ class Filled:
         lo, hi = watermarks(b.bootstrap, "full")
         if lo != 0 or hi != n:
             raise AssertionError("watermarks %d..%d with %d acknowledged" % (lo, hi, n))
-        back = read_partition(b.bootstrap, "full", n)
+        back = read_partition(b.bootstrap, "full")
         if back != [(i, value(i)) for i in range(n)]:
             raise AssertionError("read %d records back while full, want the %d acknowledged" % (len(back), n))
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -270,7 +262,7 @@ class Filled:
             bad = next((x for x in zip(final, want) if x[0] != x[1]), (len(final), total))
             raise AssertionError("acknowledged offsets: first difference %r" % (bad,))
         lo, hi = watermarks(b.bootstrap, "full")
-        stored = read_partition(b.bootstrap, "full", hi)
+        stored = read_partition(b.bootstrap, "full")
         if (lo, hi) != (0, total) or stored != want:
             raise AssertionError("watermarks %d..%d, %d records read, want %d exactly once" % (
                 lo, hi, len(stored), total))
@@ -351,16 +343,9 @@ def case_txn_fill_recover(path):
         freer.start()
         outcome = {}  # txn -> "committed" | "aborted"
         commit_retries = 0
-        pad = "x" * 1000
         for t in range(txns):
             prod.begin_transaction()
-            for i in range(per_txn):
-                while True:
-                    try:
-                        prod.produce("txfull", value=("%d-%d-" % (t, i) + pad).encode(), partition=0)
-                        break
-                    except BufferError:
-                        prod.poll(0.01)
+            produce_kb(prod, "txfull", ["%d-%d-" % (t, i) for i in range(per_txn)])
             deadline = time.time() + 90
             while True:
                 try:
@@ -421,15 +406,7 @@ def case_file_size_limit(path):
         prod = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5, "batch.size": 262144,
                          "message.timeout.ms": 5000})
         total = 8000  # 1 KB records: twice the limit
-        for i in range(total):
-            while True:
-                try:
-                    prod.produce("limited", value=(value(i) + "x" * 1000).encode(), partition=0,
-                                 on_delivery=on_delivery)
-                    break
-                except BufferError:
-                    prod.poll(0.01)
-            prod.poll(0)
+        produce_kb(prod, "limited", [value(i) for i in range(total)], on_delivery)
         prod.flush(30)
         if not b.alive():
             raise AssertionError("the broker died at the file size limit:\n" + "\n".join(b.output))
@@ -440,7 +417,7 @@ def case_file_size_limit(path):
             raise AssertionError("%d acknowledged, %d failed of %d" % (n, len(errors), total))
         if sorted(acked) != [(i, value(i)) for i in range(n)]:
             raise AssertionError("acknowledged records are not offsets 0..%d in order" % (n - 1))
-        if watermarks(b.bootstrap, "limited") != (0, n) or read_partition(b.bootstrap, "limited", n) != sorted(acked):
+        if watermarks(b.bootstrap, "limited") != (0, n) or read_partition(b.bootstrap, "limited") != sorted(acked):
             raise AssertionError("the %d acknowledged records do not read back" % n)
         print("file size limit %d bytes: %d of %d acknowledged and readable, the rest failed (%s); broker up" % (
             limit, n, total, errors[0]))
