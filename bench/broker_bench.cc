@@ -16,8 +16,11 @@
 // Eddy first in odd rounds and the mock first in even ones, and ends with the best and the
 // median figure of each, and the median of the per-round eddy/mock ratios (figures swing
 // with whatever else the machine runs; alternating keeps that fair). Before its timed steps
-// each target gets --warm-up N untimed 1 KB records (default 200000, 0 = none): the first
-// producer run after a target starts is up to 10% slower whichever target it is.
+// each target gets --warm-up N untimed 1 KB records (default 1000000, 0 = none): the first
+// producer run after a target starts is up to 10% slower whichever target it is, and Eddy's
+// first few hundred megabytes cost its broker more CPU (its tail cache and block pool
+// fault in fresh memory: about 0.4-0.55 s/GB during a 200,000-record warm-up against
+// 0.26-0.33 after a million).
 //
 // Each produce, consume and tail line also gives the CPU time spent per GB of values, split
 // into the broker's threads (Eddy's eddy-loop/eddy-writer/eddy-flusher/eddy-cleaner, the
@@ -61,7 +64,7 @@ struct options {
   int rate = 5000;
   double latency_seconds = 5;
   int repeat = 1;
-  long warm_up = 200000;  // 1 KB records produced untimed before the steps of each target
+  long warm_up = 1000000;  // 1 KB records produced untimed before the steps of each target
   std::string target = "both";
   std::string data_dir;
   bool do_produce = true, do_consume = true, do_tail = true, do_latency = true;

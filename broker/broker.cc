@@ -67,6 +67,23 @@ std::int64_t broker::now_ms() const {
       .count();
 }
 
+namespace {
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void broker::note_request(std::uint64_t connection) {
+  if (connection == solo_connection_) return;
+  solo_connection_ = connection;
+  solo_since_ms_ = steady_ms();
+}
+
+bool broker::serving_alone(std::uint64_t connection) const {
+  return connection == solo_connection_ && steady_ms() - solo_since_ms_ >= alone_ms;
+}
+
 std::string broker::advertised_host() const {
   if (!config_.advertised_host.empty()) return config_.advertised_host;
   if (config_.listen_host == "0.0.0.0" || config_.listen_host == "::") return "127.0.0.1";

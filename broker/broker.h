@@ -3,7 +3,9 @@
 // Owns the event loop (one Asio io_context, run by one thread), the listener and its
 // connections, the log manager, and the coordinators. Requests are dispatched to the
 // handlers in broker/handlers on the loop thread; nothing in the request path blocks
-// except short disk writes into the page cache.
+// except disk writes: small ones into the page cache, and large ones (O_DIRECT) only
+// while a single connection has the broker to itself (log.write.behind=auto; otherwise
+// the write-behind thread writes them).
 //
 // Thread-safety: start() and run() from one thread; stop() from any thread (it posts).
 //
@@ -70,6 +72,13 @@ class broker {
 
   // Called by connections.
   void on_connection_closed(std::uint64_t id);
+  // Called by connections for every request. serving_alone() is true while `connection`
+  // has been the only one sending requests for the last `alone_ms`: the produce handler
+  // then lets the loop write a large batch itself (log.write.behind=auto) rather than
+  // hand it to the write-behind thread, since nobody else is waiting for the loop.
+  static constexpr std::int64_t alone_ms = 20;
+  void note_request(std::uint64_t connection);
+  bool serving_alone(std::uint64_t connection) const;
 
  private:
   void accept();
@@ -84,6 +93,8 @@ class broker {
   std::unique_ptr<exactly_once_services> eos_;
   std::map<std::uint64_t, std::shared_ptr<connection>> connections_;
   std::uint64_t next_connection_id_ = 1;
+  std::uint64_t solo_connection_ = 0;  // the connection that sent the last request
+  std::int64_t solo_since_ms_ = 0;     // since when it alone has sent requests (steady clock)
   std::uint16_t bound_port_ = 0;
   bool stopped_ = false;
   bool closed_cleanly_ = true;

@@ -110,7 +110,14 @@ append_outcome produce_one(broker& b, const std::string& topic, std::int32_t par
   // `records` is a view into the request frame (decoded borrowing): the log rewrites the
   // base offset there, and a deferred write reads the batch from there, holding the request.
   std::span<std::uint8_t> mutable_batch(records->mutable_data(), batch.size());
-  auto r = pl->append(mutable_batch, b.now_ms(), ctx);
+  // log.write.behind=auto: a large batch is written by the loop itself, which spares the
+  // two thread hand-offs of write-behind (measurably less CPU per GB on the 2-core machine
+  // it was measured on), when nothing else is waiting for the loop meanwhile: no other
+  // connection has sent requests lately and this client's next request is not already
+  // here (a client that is ahead gets the overlap of write-behind).
+  bool write_now = batch.size() >= log::direct_min_bytes && b.logs().options().write_inline_when_alone &&
+                   b.serving_alone(ctx->connection_id()) && ctx->unread_input_bytes() < batch.size();
+  auto r = pl->append(mutable_batch, b.now_ms(), ctx, write_now);
   if (!r) {
     out.error = r.error().code;
     return out;

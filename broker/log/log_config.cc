@@ -200,9 +200,10 @@ result<log_manager_options> log_manager_options::parse(const string_map& propert
     else return bad(it->first, it->second, "true or false");
   }
   if (auto it = properties.find("log.write.behind"); it != properties.end()) {
-    if (it->second == "true") o.write_behind = true;
-    else if (it->second == "false") o.write_behind = false;
-    else return bad(it->first, it->second, "true or false");
+    if (it->second == "auto") o.write_behind = true, o.write_inline_when_alone = true;
+    else if (it->second == "true") o.write_behind = true, o.write_inline_when_alone = false;
+    else if (it->second == "false") o.write_behind = false, o.write_inline_when_alone = false;
+    else return bad(it->first, it->second, "auto, true or false");
   }
   auto int_prop = [&](const char* name, std::int64_t& out, std::int64_t min) -> result<void> {
     auto it = properties.find(name);

@@ -435,8 +435,14 @@ result<void> partition_log::maybe_roll(std::size_t batch_size, std::int64_t last
   return {};
 }
 
+namespace {
+std::atomic<std::uint64_t> written_now{0};
+}  // namespace
+
+std::uint64_t large_appends_written_now() { return written_now.load(std::memory_order_relaxed); }
+
 result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::int64_t now_ms,
-                                            std::shared_ptr<const void> keepalive) {
+                                            std::shared_ptr<const void> keepalive, bool write_now) {
   if (batch.size() < record::batch_header_size)
     return make_error(error_code::corrupt_message, "batch shorter than a v2 header");
   record::batch_header_view h{batch.data()};
@@ -471,10 +477,12 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, std::
   deferred.all = writes_pending();
   deferred.borrow = keepalive != nullptr;
   if (!deferred.all) high_watermark_ = out.base_offset;  // all written so far
+  bool defer = writer_ && (deferred.all || !write_now);
   if (auto r = a.append(batch, config_.index_interval_bytes, {config_.write_direct, config_.pagecache_window_bytes},
-                        writer_ ? &deferred : nullptr);
+                        defer ? &deferred : nullptr);
       !r)
     return r.error();
+  if (writer_ && !defer && batch.size() >= direct_min_bytes) written_now.fetch_add(1, std::memory_order_relaxed);
   // The stored bytes stay readable in memory while someone reads this partition: the
   // cache holds the request, as a deferred write does, or copies the batch when nothing
   // owns it. (A partition nobody fetches, a changelog for one, costs the cache nothing.)

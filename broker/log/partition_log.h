@@ -27,8 +27,8 @@
 // ABORT markers add an entry to the segment's transaction index.
 //
 // Write-behind (set_write_behind; the broker turns it on, tests of the log alone may not):
-// appends of large batches, and every append while earlier ones are still queued, are
-// written by the write_behind thread. The append itself (offsets, indexes, transaction
+// appends of large batches (unless the caller asks to write now), and every append while
+// earlier ones are still queued, are written by the write_behind thread. The append itself (offsets, indexes, transaction
 // state) happens at once; the bytes become readable when their write completes. So the
 // high watermark is the end of what is written (like a Kafka leader's high watermark
 // trailing its log end offset while followers catch up): reads, the LSO and ListOffsets
@@ -226,6 +226,10 @@ class batch_iterator {
   std::uint64_t position_ = 0;
 };
 
+// Large batches (direct_min_bytes or more) that an append with `write_now` wrote on the
+// calling thread although write-behind was on (process total; tests and diagnostics).
+std::uint64_t large_appends_written_now();
+
 class partition_log {
  public:
   // Creates the folder and an empty first segment.
@@ -253,8 +257,11 @@ class partition_log {
   // With `keepalive` (an owner of `batch`'s memory), a deferred write reads the batch where
   // it is instead of copying it; the reference is dropped on the loop once the write ran.
   // Also kafka_storage_error when the partition is offline after a failed write.
+  // With `write_now` a large batch is written here and now, as without write-behind,
+  // unless earlier writes of this partition are still queued (the caller judged that the
+  // loop has nothing better to do meanwhile; see the produce handler).
   result<append_result> append(std::span<std::uint8_t> batch, std::int64_t now_ms,
-                               std::shared_ptr<const void> keepalive = nullptr);
+                               std::shared_ptr<const void> keepalive = nullptr, bool write_now = false);
 
   // Tail cache (see tail_cache.h): while the partition has readers (a read within the
   // last 30 s), appended batches are kept in memory within `budget` (shared by every

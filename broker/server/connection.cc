@@ -170,7 +170,9 @@ void connection::dispatch(frame_buffer frame, std::size_t frame_start) {
     return read_size();
   }
   auto ctx = std::make_shared<request_context>(broker_, std::move(header), std::move(frame), body_offset,
-                                              sink, id_, client_host_, frame_start, placement_);
+                                              sink, id_, client_host_, frame_start, placement_,
+                                              socket_.native_handle());
+  broker_.note_request(id_);
   try {
     h->handle(ctx);
   } catch (const protocol::decode_error& e) {

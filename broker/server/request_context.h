@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 
+#include <sys/ioctl.h>
 #include <boost/container/vector.hpp>
 
 #include "broker/log/block_pool.h"
@@ -85,10 +86,11 @@ class request_context {
   // `body_offset` counts from the start of `frame`.
   request_context(broker& b, protocol::request_header h, frame_buffer frame, std::size_t body_offset, sink s,
                   std::uint64_t connection_id, std::string client_host = "/127.0.0.1", std::size_t frame_start = 0,
-                  std::shared_ptr<frame_placement> placement = nullptr)
+                  std::shared_ptr<frame_placement> placement = nullptr, int socket_fd = -1)
       : broker_(b), header_(std::move(h)), frame_(std::move(frame)), frame_start_(frame_start),
         body_offset_(body_offset), sink_(std::move(s)), connection_id_(connection_id),
-        client_host_(std::move(client_host)), placement_(std::move(placement)) {}
+        client_host_(std::move(client_host)), placement_(std::move(placement)),
+        socket_fd_(socket_fd) {}
 
   broker& owner() { return broker_; }
   const protocol::request_header& header() const { return header_; }
@@ -152,6 +154,15 @@ class request_context {
     placement_->address_modulo = std::size_t(file_position % frame_placement_alignment);
   }
 
+  // Bytes the client has sent that the broker has not read yet (FIONREAD on the socket):
+  // the produce handler asks whether the client's next request is already waiting. Only
+  // meaningful while the request is being dispatched; 0 without a socket (tests).
+  std::size_t unread_input_bytes() const {
+    int n = 0;
+    if (socket_fd_ < 0 || ::ioctl(socket_fd_, FIONREAD, &n) != 0 || n < 0) return 0;
+    return std::size_t(n);
+  }
+
  private:
   broker& broker_;
   protocol::request_header header_;
@@ -162,6 +173,7 @@ class request_context {
   std::uint64_t connection_id_;
   std::string client_host_;
   std::shared_ptr<frame_placement> placement_;
+  int socket_fd_;
   bool answered_ = false;
 };
 

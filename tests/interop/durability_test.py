@@ -9,7 +9,10 @@
                    SIGKILL; after a restart every acknowledged record is present exactly
                    once, at the offset it was acknowledged with, in order.
   kill9_acked_large  the same with 1 KB records in batches of about 1 MB, which the broker
-                   writes with O_DIRECT on its write-behind thread.
+                   writes with O_DIRECT; with the default log.write.behind=auto the event
+                   loop writes most of them itself (the producer is its only client).
+  kill9_acked_large_behind  the same with log.write.behind=true: every large batch is
+                   written by the write-behind thread.
   kill9_compaction a compacted topic with small segments, so the background cleaner runs
                    all the time, is written with keyed records (acks=all) while the broker
                    is killed with SIGKILL, each time as soon as a compaction pass has files
@@ -82,18 +85,24 @@ def case_kill9_acked(path):
 
 
 def case_kill9_acked_large(path):
-    # 1 KB records in batches of about 1 MB: appended with O_DIRECT by the write-behind
-    # thread (log.write.direct, log.write.behind), so the kill lands while large writes are
-    # queued or in flight; the acknowledgement of each waited for its write.
-    kill9_acked(path, pad=1000, min_acked=30000,
-                producer={"linger.ms": 5, "batch.num.messages": 1000, "batch.size": 1048576,
-                          "compression.type": "none"})
+    # 1 KB records in batches of about 1 MB, appended with O_DIRECT (log.write.direct), so
+    # the kill lands while large writes are in flight; the acknowledgement of each waited
+    # for its write.
+    kill9_acked(path, pad=1000, min_acked=30000, producer=megabyte_batches)
 
 
-def kill9_acked(path, pad, min_acked, producer):
+def case_kill9_acked_large_behind(path):
+    # The same through the write-behind thread, so the kill also finds writes queued.
+    kill9_acked(path, pad=1000, min_acked=30000, producer=megabyte_batches, settings={"log.write.behind": "true"})
+
+
+megabyte_batches = {"linger.ms": 5, "batch.num.messages": 1000, "batch.size": 1048576, "compression.type": "none"}
+
+
+def kill9_acked(path, pad, min_acked, producer, settings=None):
     from confluent_kafka import Consumer, Producer, TopicPartition
 
-    b = Broker(path, settings={"num.partitions": "1"})
+    b = Broker(path, settings=dict({"num.partitions": "1"}, **(settings or {})))
     try:
         b.start()
         acked = []  # (offset, value) in delivery order
@@ -349,7 +358,8 @@ def case_open_files_limit(path):
 
 
 CASES = {"restart_sigterm": case_restart_sigterm, "kill9_acked": case_kill9_acked,
-         "kill9_acked_large": case_kill9_acked_large, "kill9_compaction": case_kill9_compaction,
+         "kill9_acked_large": case_kill9_acked_large, "kill9_acked_large_behind": case_kill9_acked_large_behind,
+         "kill9_compaction": case_kill9_compaction,
          "open_files_limit": case_open_files_limit}
 
 if __name__ == "__main__":

@@ -186,6 +186,40 @@ struct writer_gate {
   }
 };
 
+// append(..., write_now): a large batch is written on the calling thread (readable and
+// acknowledged at once, no completion to wait for) unless earlier writes of the partition
+// are still queued; then it is queued behind them, so the bytes stay in order.
+TEST_F(write_behind_log, write_now_writes_a_large_batch_at_once_unless_writes_are_queued) {
+  auto log = make();
+  std::string big(200000, 'n');
+  const std::uint64_t before = large_appends_written_now();
+  auto first = std::make_shared<std::vector<std::uint8_t>>(make_batch(2, 1000, big));
+  ASSERT_TRUE(log->append(*first, 1000, first, /*write_now=*/true).ok());
+  EXPECT_EQ(log->high_watermark(), 2) << "written before append returned";
+  EXPECT_EQ(first.use_count(), 1) << "nothing holds the caller's bytes";
+  EXPECT_EQ(large_appends_written_now() - before, 1u);
+  bool at_once = false;
+  log->when_written(1, [&](error_code e) { at_once = e == error_code::none; });
+  EXPECT_TRUE(at_once);
+
+  // With a queued write ahead (held on the writer thread), write_now queues too.
+  writer_gate gate;
+  gate.hold(*writer);
+  auto queued = std::make_shared<std::vector<std::uint8_t>>(make_batch(1, 1000, std::string(100000, 'q')));
+  ASSERT_TRUE(log->append(*queued, 1000, queued).ok());
+  auto behind = std::make_shared<std::vector<std::uint8_t>>(make_batch(1, 1000, std::string(100000, 'w')));
+  ASSERT_TRUE(log->append(*behind, 1000, behind, /*write_now=*/true).ok());
+  EXPECT_EQ(large_appends_written_now() - before, 1u) << "the second write_now was queued";
+  EXPECT_EQ(log->high_watermark(), 2);
+  gate.release();
+  for (int i = 0; i < 5000 && log->high_watermark() < 4; ++i) {  // one post, or two if not merged
+    loop.run();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(log->high_watermark(), 4);
+  close_and_check_reopened(log, {big, big, std::string(100000, 'q'), std::string(100000, 'w')});
+}
+
 // Large appends queued while the device is busy go out as one merged write (their
 // completions arrive together, in one post), and the bytes on disk are exactly the batches
 // back to back: each merged direct write starts inside the previous one's last block.

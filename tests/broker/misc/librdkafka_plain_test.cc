@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/log/partition_log.h"
 #include "broker/log/segment.h"
 #include "eddy/broker/embedded_broker.h"
 
@@ -347,6 +349,36 @@ TEST(librdkafka_strict_test, large_batches_acks_all_and_acks_1_with_write_behind
   }
 }
 
+// Produces `n` numbered values of about 1 KB to partition 0 of `topic` (a producer made
+// with `dr` as its deliveries, batching up to 1 MB), flushes, checks every delivery, and
+// returns the values in order.
+std::vector<std::string> produce_1kb_values(rd_kafka_t* p, std::vector<delivery>& dr, const std::string& topic, int n) {
+  dr.clear();
+  std::vector<std::string> values;
+  for (int i = 0; i < n; ++i) {
+    std::string v = std::to_string(i) + ":" + std::string(1000, char('a' + i % 26));
+    EXPECT_EQ(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    values.push_back(std::move(v));
+  }
+  flush_ok(p);
+  EXPECT_EQ(dr.size(), std::size_t(n));
+  for (auto& d : dr) EXPECT_EQ(d.err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(d.err);
+  return values;
+}
+
+// Reads `topic` back from the start and checks it holds exactly `values`.
+void expect_topic_holds(const std::string& bootstrap, const std::string& topic, const std::vector<std::string>& values) {
+  auto got = consume(bootstrap, topic, {{0, RD_KAFKA_OFFSET_BEGINNING}}, values.size());
+  ASSERT_EQ(got.size(), values.size());
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i].value, values[i]) << "offset " << i;
+}
+
+const std::map<std::string, std::string> megabyte_batches = {
+    {"acks", "1"}, {"linger.ms", "20"}, {"batch.size", "1000000"}, {"compression.codec", "none"}};
+
 // The connection places each large produce request so that its record batch sits at an
 // address matching the batch's file position, and the log's O_DIRECT write then reads it
 // straight from the request: most bytes of a stream of ~1 MB batches are never copied.
@@ -354,28 +386,65 @@ TEST(librdkafka_zero_copy_test, large_batches_are_written_from_the_request_witho
   embedded_broker broker{embedded_broker_options{{}, "127.0.0.1:0", {{"num.partitions", "1"}}}};
   const std::string bs = broker.bootstrap_servers();
   std::vector<delivery> dr;
-  auto p = make_client(RD_KAFKA_PRODUCER, bs,
-                       {{"acks", "1"}, {"linger.ms", "20"}, {"batch.size", "1000000"}, {"compression.codec", "none"}},
-                       &dr);
+  auto p = make_client(RD_KAFKA_PRODUCER, bs, megabyte_batches, &dr);
   const std::uint64_t before = log::zero_copy_bytes_written();
   const int n = 20000;
-  std::vector<std::string> values;
-  for (int i = 0; i < n; ++i) {
-    std::string v = std::to_string(i) + ":" + std::string(1000, char('a' + i % 26));
-    ASSERT_EQ(rd_kafka_producev(p.get(), RD_KAFKA_V_TOPIC("zc"), RD_KAFKA_V_PARTITION(0),
-                                RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    values.push_back(std::move(v));
-  }
-  flush_ok(p.get());
-  ASSERT_EQ(dr.size(), std::size_t(n));
-  for (auto& d : dr) ASSERT_EQ(d.err, RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto values = produce_1kb_values(p.get(), dr, "zc", n);
   const std::uint64_t produced = std::uint64_t(n) * 1005;
   EXPECT_GT(log::zero_copy_bytes_written() - before, produced / 2) << "of about " << produced << " bytes";
-  auto got = consume(bs, "zc", {{0, RD_KAFKA_OFFSET_BEGINNING}}, values.size());
-  ASSERT_EQ(got.size(), values.size());
-  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i].value, values[i]) << "offset " << i;
+  expect_topic_holds(bs, "zc", values);
+}
+
+// log.write.behind=auto (the default): a producer that has the broker to itself gets its
+// large batches written by the event loop (no hand-off to the write-behind thread); while
+// another client keeps the loop busy (a consumer long-polling every 5 ms), they go to the
+// write-behind thread, so the loop stays free for it. Every record is read back either way.
+TEST(librdkafka_write_behind_test, a_lone_producer_is_written_by_the_loop_and_one_with_company_by_the_writer) {
+  embedded_broker broker{embedded_broker_options{{}, "127.0.0.1:0", {{"num.partitions", "1"}}}};
+  const std::string bs = broker.bootstrap_servers();
+  std::vector<delivery> dr;
+  auto p = make_client(RD_KAFKA_PRODUCER, bs, megabyte_batches, &dr);
+  const int n = 30000;  // about 30 batches of 1 MB
+  const std::uint64_t at_start = log::large_appends_written_now();
+  auto alone = produce_1kb_values(p.get(), dr, "alone", n);
+  const std::uint64_t written_alone = log::large_appends_written_now() - at_start;
+  EXPECT_GE(written_alone, 4u) << "of about 30 batches";
+  expect_topic_holds(bs, "alone", alone);
+
+  // Company: a consumer at the end of a topic nobody writes to, fetching every 5 ms once it
+  // has read the topic's one record.
+  produce_1kb_values(p.get(), dr, "idle", 1);
+  auto c = make_client(RD_KAFKA_CONSUMER, bs,
+                       {{"group.id", "company"}, {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", "5"}});
+  rd_kafka_poll_set_consumer(c.get());
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, "idle", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  ASSERT_EQ(rd_kafka_assign(c.get(), parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::atomic<bool> stop{false}, fetching{false};
+  std::thread poller([&] {
+    while (!stop) {
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 10)) {
+        if (!m->err) fetching = true;
+        rd_kafka_message_destroy(m);
+      }
+    }
+  });
+  for (auto deadline = clock_type::now() + std::chrono::seconds(10); !fetching && clock_type::now() < deadline;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!fetching) {
+    stop = true;
+    poller.join();
+    FAIL() << "the consumer did not read the idle topic's record";
+  }
+  const std::uint64_t before = log::large_appends_written_now();
+  auto company = produce_1kb_values(p.get(), dr, "company", n);
+  const std::uint64_t written_in_company = log::large_appends_written_now() - before;
+  stop = true;
+  poller.join();
+  // A loaded machine may stall the consumer for longer than the 20 ms the loop waits.
+  EXPECT_LE(written_in_company, 5u) << "of about 30 batches; " << written_alone << " without company";
+  expect_topic_holds(bs, "company", company);
 }
 
 TEST_F(librdkafka_plain_test, watermarks_and_offsets_for_times) {
