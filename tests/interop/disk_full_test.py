@@ -23,6 +23,11 @@ to free space. Machines that do not allow unprivileged user namespaces skip the 
                 freed the broker reopens the partition from disk by itself (a try while
                 the disk is still full puts it back offline, and the next waits longer),
                 and the producer's retries land exactly once.
+  fill_inline   fill_recover with the default log.write.behind=auto, where the lone
+                producer's batches are mostly written on the event loop: a failed write
+                there is refused (KAFKA_STORAGE_ERROR, retried) and the partition stays
+                online. (The other cases set log.write.behind=true, whose failed queued
+                write takes the partition offline.)
   txn_fill_recover  a transactional producer commits transactions of 200 records while the
                 disk fills and, 1.5 s after the partition went offline, is freed: every
                 transaction whose commit returned is visible to read_committed exactly
@@ -157,8 +162,12 @@ class Filled:
         from confluent_kafka import Producer
 
         self.disk = SmallDisk(32)
+        # log.write.behind=true: a failed write is a queued one, which takes the partition
+        # offline (with the default auto, a lone producer's batches are mostly written on
+        # the event loop, whose failed write is just refused: see fill_inline).
         self.b = Broker(os.path.abspath(path), data_dir=self.disk.inside("data"),
-                        settings=dict({"num.partitions": "1"}, **settings), wrap=self.disk.enter(), keep_port=True)
+                        settings=dict({"num.partitions": "1", "log.write.behind": "true"}, **settings),
+                        wrap=self.disk.enter(), keep_port=True)
         self.acked, self.errors = [], []
         self.lock = threading.Lock()
         self.b.start()
@@ -175,18 +184,22 @@ class Filled:
             else:
                 self.errors.append(str(err))
 
-    def fill(self):
+    def fill(self, offline=True):
+        """Produces until the disk is full: with `offline`, until the broker says a write
+        failed and took the partition offline; otherwise until acknowledgements stop."""
         b, prod = self.b, self.prod
         produce_kb(prod, "full", [value(i) for i in range(self.total)], self.on_delivery)
         # The disk fills: the broker says so, and acknowledgements stop.
         deadline = time.time() + 60
-        while not any("is offline after a failed write" in line for line in b.output):
+        while offline and not any("is offline after a failed write" in line for line in b.output):
             if time.time() > deadline:
                 raise AssertionError("no failed write after %d acks; free %d bytes; output:\n%s" % (
                     len(self.acked), self.disk.free_bytes(), "\n".join(b.output)))
             prod.poll(0.1)
         settled, last = time.time(), -1
-        while time.time() - settled < 1.5:
+        while time.time() - settled < (1.5 if offline else 3):
+            if time.time() > deadline:
+                raise AssertionError("acknowledgements did not stop: %d of %d" % (len(self.acked), self.total))
             prod.poll(0.1)
             with self.lock:
                 if len(self.acked) != last:
@@ -317,6 +330,26 @@ def case_fill_recover(path):
         f.close()
 
 
+def case_fill_inline(path):
+    # The default log.write.behind=auto: the producer has the broker to itself, so most of
+    # its batches are written on the event loop. A failed one there is refused with
+    # KAFKA_STORAGE_ERROR and leaves nothing behind (the partition stays online); one that
+    # went to the write-behind thread meanwhile takes the partition offline until it is
+    # reopened. Either way, once space is freed, every record is acknowledged exactly once.
+    f = Filled(path, {"log.write.behind": "auto", "log.offline.retry.ms": "1000"})
+    try:
+        n = f.fill(offline=False)
+        created = f.check_still_serving()
+        f.free_space()
+        f.check_all_delivered_once()
+        offline = sum("is offline after a failed write" in line for line in f.b.output)
+        print("acknowledged %d of %d before the disk was full, all %d exactly once after freeing space, without "
+              "a restart (the partition went offline %d times); while full: %s" % (n, f.total, f.total, offline, created))
+        eq_clean_stop(f.b)
+    finally:
+        f.close()
+
+
 def case_txn_fill_recover(path):
     from confluent_kafka import KafkaException
 
@@ -394,7 +427,7 @@ def case_file_size_limit(path):
     from confluent_kafka import Producer
 
     limit = 4 << 20
-    b = Broker(path, settings={"num.partitions": "1", "log.offline.retry.ms": "-1"},
+    b = Broker(path, settings={"num.partitions": "1", "log.offline.retry.ms": "-1", "log.write.behind": "true"},
                wrap=["prlimit", "--fsize=%d" % limit, "--"])
     try:
         b.start()
@@ -428,5 +461,5 @@ def case_file_size_limit(path):
 
 
 if __name__ == "__main__":
-    run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover,
+    run_cases({"fill_restart": case_fill_restart, "fill_recover": case_fill_recover, "fill_inline": case_fill_inline,
                "txn_fill_recover": case_txn_fill_recover, "file_size_limit": case_file_size_limit})
