@@ -28,14 +28,16 @@
 //
 // Write-behind (set_write_behind; the broker turns it on, tests of the log alone may not):
 // appends of large batches (unless the caller asks to write now), and every append while
-// earlier ones are still queued, are written by the write_behind thread. The append itself (offsets, indexes, transaction
-// state) happens at once; the bytes become readable when their write completes. So the
-// high watermark is the end of what is written (like a Kafka leader's high watermark
-// trailing its log end offset while followers catch up): reads, the LSO and ListOffsets
-// stop there, and a producer is answered once when_written() says its batch is written.
-// Rolling, closing and deleting wait for the queued writes (drain()). A failed deferred
-// write takes the partition offline, as Kafka takes a log directory offline: appends are
-// refused with KAFKA_STORAGE_ERROR and what was written stays readable. The log_manager
+// earlier ones are still queued, are written by the write_behind thread. The append
+// itself (offsets, indexes, transaction state) happens at once; the bytes become readable
+// when their write completes. So the high watermark is the end of what is written (like
+// a Kafka leader's high watermark trailing its log end offset while followers catch up):
+// reads, the LSO and ListOffsets stop there, and a producer is answered once
+// when_written() says its batch is written. Rolling, closing and deleting wait for the
+// queued writes (drain()). A failed deferred write takes the partition offline, as Kafka
+// takes a log directory offline: appends are refused with KAFKA_STORAGE_ERROR and what
+// was written stays readable. (A failed write done at once leaves nothing behind: that
+// append alone is refused and the partition stays online.) The log_manager
 // later replaces the offline object with one reopened from disk (log.offline.retry.ms),
 // as a restart would (a torn tail is truncated).
 //
