@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace eddy::broker::log {
 namespace {
 
@@ -79,6 +81,18 @@ TEST(log_config, broker_names_and_units) {
   ASSERT_FALSE(bad_window.ok());
   EXPECT_NE(bad_window.error().message.find("log.pagecache.window.bytes"), std::string::npos);
   EXPECT_FALSE(log_manager_options::parse({{"log.retention.hours", "x"}}).ok());
+  // log.write.behind: auto (the default) writes a lone client's large batches on the loop.
+  EXPECT_TRUE(o->write_behind && o->write_inline_when_alone);
+  for (auto [value, behind, inline_when_alone] :
+       {std::tuple{"auto", true, true}, std::tuple{"true", true, false}, std::tuple{"false", false, false}}) {
+    auto wb = log_manager_options::parse({{"log.write.behind", value}});
+    ASSERT_TRUE(wb.ok()) << value;
+    EXPECT_EQ(wb->write_behind, behind) << value;
+    EXPECT_EQ(wb->write_inline_when_alone, inline_when_alone) << value;
+  }
+  auto bad_behind = log_manager_options::parse({{"log.write.behind", "sometimes"}});
+  ASSERT_FALSE(bad_behind.ok());
+  EXPECT_NE(bad_behind.error().message.find("auto, true or false"), std::string::npos) << bad_behind.error().message;
 }
 
 TEST(log_config, describe_marks_defaults) {
